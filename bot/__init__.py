@@ -1,0 +1,1 @@
+"""How we talk: transports, message handlers, Q&A, consultation records."""

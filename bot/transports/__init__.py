@@ -1,0 +1,1 @@
+"""Transports translate platform events into core.transport.InboundMessage and send text. Nothing else."""

@@ -1,0 +1,1 @@
+"""What we say: 以案说法 case explanations — library files, loading, validation, rendering."""

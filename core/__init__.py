@@ -1,0 +1,1 @@
+"""Shared infrastructure: settings, database, clock, templating, message types. Imports nothing from the product."""

@@ -1,0 +1,1 @@
+"""What we report: statistics queries and exports."""

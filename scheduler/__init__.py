@@ -1,0 +1,1 @@
+"""When we say it: key-date calendar, campaign plans, queue, outbox, dispatcher."""
