@@ -85,4 +85,7 @@ def test_env_example_lists_every_key_with_a_comment() -> None:
     lines = text.splitlines()
     for index, line in enumerate(lines):
         if line and not line.startswith("#"):
-            assert lines[index - 1].startswith("#"), f"{line} has no comment above it"
+            above = index - 1
+            while above >= 0 and lines[above] and not lines[above].startswith("#"):
+                above -= 1  # keys of one block share the comment above the block
+            assert above >= 0 and lines[above].startswith("#"), f"{line} has no comment above it"
