@@ -1,5 +1,8 @@
 # 普法助手 — two commands on a fresh machine: `make run` and `make test`.
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that actually runs and is 3.11 or 3.12 (pyenv shims may exist for versions not installed).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
+	if $$p -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' 2>/dev/null; then \
+	command -v $$p; break; fi; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -7,7 +10,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test install lint clean
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else "需要 Python 3.11 或 3.12（当前 %s）" % sys.version.split()[0])'
+	@test -n "$(PYTHON)" || { echo "需要 Python 3.11 或 3.12，请先安装"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "正在安装依赖（首次约1-2分钟）……"
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
