@@ -13,11 +13,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handlers import Addressing, GroupGate, HelpHandler, Pipeline, UnaddressedFilter
+from bot.kb import KnowledgeBase, load_knowledge_base
+from bot.matcher import Matcher
+from bot.qa import MenuPickHandler, QAService, QuestionHandler
 from bot.service import BotService, ReplyRenderer
 from core import groups as group_registry
 from core.clock import Clock, SystemClock
 from core.db import create_db_engine, create_session_factory
 from core.errors import UserError
+from core.hashing import IdHasher
 from core.migrate import needs_upgrade, upgrade
 from core.settings import Settings
 from core.templating import text_environment
@@ -94,6 +98,14 @@ class App:
             log.info("bot stopped after %d messages", self.bot.handled)
 
 
+def build_qa(settings: Settings, kb: KnowledgeBase | None = None) -> QAService:
+    """Load and validate the knowledge base (all-or-nothing) and build the matcher."""
+    variables = template_globals(settings)
+    kb = kb or load_knowledge_base(variables)
+    matcher = Matcher(kb, cache_dir=settings.data_dir / "cache")
+    return QAService(kb, matcher, variables)
+
+
 def build_app(settings: Settings, transport: BaseTransport, db: Database, clock: Clock | None = None) -> App:
     clock = clock or SystemClock(settings.tz)
 
@@ -101,10 +113,14 @@ def build_app(settings: Settings, transport: BaseTransport, db: Database, clock:
         with db.sessions() as session:
             return room_id in group_registry.active_room_ids(session)
 
+    qa = build_qa(settings)
+    hasher = IdHasher(settings.hash_secret.get_secret_value())
     pipeline = (
         Pipeline()
+        .add("menu-pick", MenuPickHandler(qa, db.sessions, hasher, clock.now))
         .add("unaddressed", UnaddressedFilter())
         .add("group-gate", GroupGate(is_registered))
+        .add("question", QuestionHandler(qa, db.sessions, hasher, clock.now))
         .add("help", HelpHandler())
     )
     env = text_environment([BOT_TEMPLATES])

@@ -230,6 +230,14 @@ def groups_enable(ident: Annotated[str, typer.Argument(help="群编号、群ID�
     _toggle(ident, True)
 
 
+# -- legal Q&A --------------------------------------------------------------------------------
+from pufa import cli_qa  # noqa: E402 - registered after the shared helpers above exist
+
+app.command("ask")(cli_qa.ask_command)
+app.add_typer(cli_qa.kb_app, name="kb")
+app.add_typer(cli_qa.consultations_app, name="consultations")
+
+
 # -- entry point -------------------------------------------------------------------------------
 _CLICK_MESSAGES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"No such option: (\S+)"), lambda m: f"没有这个选项：{m.group(1)}"),

@@ -1,0 +1,283 @@
+"""Matching a villager's question to a knowledge-base entry.
+
+Pipeline: jieba with a legal user dictionary → colloquial→legal synonyms → stop-word removal → BM25 over two fields
+(words, and CJK character bigrams that survive typos and dialect segmentation) with an inverted index, so a query
+only touches the entries that share a term with it. On top: a per-category score, a coverage-based confidence
+("how much of what the asker said does the best entry explain"), and the decision answer / menu / pending / other.
+
+BM25 is hand-rolled over an inverted index because rank_bm25 scores every document for every query term in Python,
+which misses the p99 ≤ 2 ms target at 5,000 entries (see benchmarks/qa_latency.py); rank_bm25 is still used as the
+plain-BM25 baseline in benchmarks/qa_quality.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jieba
+import yaml
+
+from bot.kb import CATEGORIES, OTHER, Entry, KnowledgeBase
+
+LEXICON = Path(__file__).resolve().parent / "lexicon"
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
+_XML = re.compile(r"<[^>]{1,200}>")
+
+# Words that signal a request for help or a legal worry; chatter rarely has them.
+INTENT_MARKERS = (
+    "怎么办", "咋办", "咋整", "咋弄", "怎么弄", "怎么处理", "该怎么", "能不能", "可不可以", "可以吗", "行不行", "中不中",
+    "合法", "违法", "犯法", "犯罪", "要不要", "算不算", "有没有", "找谁", "去哪", "哪里", "管不管", "赔", "告",
+    "判", "坐牢", "罚", "退", "讨", "要回", "该不该", "吗", "？", "?", "么", "咋", "怎么", "如何", "多少", "谁",
+    "不给", "不还", "不管", "不让", "欺负", "被骗", "被打", "报警", "违章", "拘留", "怎样", "办法",
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry_id: str
+    category: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The decision for one question. `kind` is answer | menu | pending | other."""
+
+    kind: str
+    category: str
+    score: float  # confidence in [0, 1]
+    best: Candidate | None = None
+    alternatives: tuple[Candidate, ...] = ()
+    category_scores: dict[str, float] = field(default_factory=dict)
+    tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatcherConfig:
+    answer_threshold: float = 0.42  # confidence at or above: answer
+    pending_threshold: float = 0.22  # between: a legal-sounding question we cannot answer well → staff follow-up
+    menu_ratio: float = 0.9  # second best within this ratio of the best (and another entry): offer a menu
+    bigram_weight: float = 0.35
+    keyword_boost: int = 2
+    k1: float = 1.2
+    b: float = 0.5
+    alpha: float = 0.3
+
+
+class Tokenizer:
+    """A private jieba tokenizer (no global state) with our legal dictionary, synonyms and stop words."""
+
+    def __init__(self, extra_words: Iterable[str] = (), cache_dir: Path | None = None) -> None:
+        self._jieba = jieba.Tokenizer()
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            self._jieba.tmp_dir = str(cache_dir)
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba.initialize()
+        self._jieba.load_userdict(str(LEXICON / "legal_words.txt"))
+        raw = yaml.safe_load((LEXICON / "synonyms.yaml").read_text(encoding="utf-8")) or {}
+        self.synonyms: dict[str, str] = {}
+        for canonical, variants in raw.items():
+            for variant in variants or ():
+                self.synonyms[str(variant)] = str(canonical)
+        for word in {*self.synonyms, *self.synonyms.values(), *extra_words}:
+            if len(word) >= 2:
+                self._jieba.add_word(word, freq=50000)
+        self.stopwords = set((LEXICON / "stopwords.txt").read_text(encoding="utf-8").split())
+
+    def words(self, text: str) -> list[str]:
+        tokens = []
+        for token in self._jieba.lcut(text, HMM=True):
+            token = token.strip().lower()
+            if not token or not _WORD.search(token):
+                continue
+            token = self.synonyms.get(token, token)
+            if token in self.stopwords:
+                continue
+            tokens.append(token)
+        return tokens
+
+    @staticmethod
+    def bigrams(text: str) -> list[str]:
+        grams = []
+        for run in _CJK_RUN.findall(text):
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+        return grams
+
+
+class BM25Index:
+    """Okapi BM25 over an inverted index: scoring touches only documents that contain a query term."""
+
+    def __init__(self, documents: Sequence[Sequence[str]], k1: float, b: float) -> None:
+        self.k1, self.b = k1, b
+        self.size = len(documents)
+        self.lengths = [len(d) for d in documents]
+        self.avg_length = (sum(self.lengths) / self.size) if self.size else 1.0
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for index, document in enumerate(documents):
+            for term, tf in Counter(document).items():
+                postings[term].append((index, tf))
+        self.postings = dict(postings)
+        self.idf = {
+            term: math.log(1 + (self.size - len(p) + 0.5) / (len(p) + 0.5)) for term, p in self.postings.items()
+        }
+        self.max_idf = math.log(1 + (self.size + 0.5) / 0.5) if self.size else 1.0
+        # Precomputed per-document length factor.
+        self._norm = [k1 * (1 - b + b * length / self.avg_length) for length in self.lengths]
+
+    def scores(self, terms: Iterable[str]) -> dict[int, float]:
+        result: dict[int, float] = defaultdict(float)
+        k1 = self.k1
+        for term in set(terms):
+            postings = self.postings.get(term)
+            if not postings:
+                continue
+            idf = self.idf[term]
+            for doc, tf in postings:
+                result[doc] += idf * tf * (k1 + 1) / (tf + self._norm[doc])
+        return result
+
+
+class CategoryClassifier:
+    """Multinomial naive Bayes over words and bigrams: the per-category score, with 其他 learnt from chatter."""
+
+    def __init__(self, documents: dict[str, list[list[str]]], alpha: float) -> None:
+        self.classes = list(documents)
+        vocabulary = {f for docs in documents.values() for doc in docs for f in doc}
+        self.vocabulary = vocabulary
+        size = len(vocabulary) or 1
+        self.log_prob: dict[str, dict[str, float]] = {}
+        self.log_unseen: dict[str, float] = {}
+        for cls, docs in documents.items():
+            counts = Counter(f for doc in docs for f in doc)
+            total = sum(counts.values())
+            denominator = math.log(total + alpha * size)
+            self.log_prob[cls] = {f: math.log(c + alpha) - denominator for f, c in counts.items()}
+            self.log_unseen[cls] = math.log(alpha) - denominator
+
+    def posteriors(self, features: Sequence[str]) -> dict[str, float]:
+        known = [f for f in features if f in self.vocabulary]
+        if not known:
+            return {}
+        logs = {}
+        for cls in self.classes:
+            table, unseen = self.log_prob[cls], self.log_unseen[cls]
+            logs[cls] = sum(table.get(f, unseen) for f in known)
+        top = max(logs.values())
+        exp = {cls: math.exp(v - top) for cls, v in logs.items()}
+        norm = sum(exp.values())
+        return {cls: v / norm for cls, v in exp.items()}
+
+
+def _features(words: Sequence[str], grams: Sequence[str]) -> list[str]:
+    return [*words, *(f"b:{g}" for g in grams)]
+
+
+def load_chatter() -> list[str]:
+    lines = (LEXICON / "chatter.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _normalise_input(text: str) -> str:
+    text = _XML.sub(" ", text)  # WeChat app-message XML payloads: keep only the visible words
+    return text[:500]
+
+
+class Matcher:
+    def __init__(self, kb: KnowledgeBase, config: MatcherConfig | None = None, cache_dir: Path | None = None) -> None:
+        self.kb = kb
+        self.config = config or MatcherConfig()
+        keywords = {k for e in kb.entries for k in e.keywords}
+        self.tokenizer = Tokenizer(extra_words=keywords, cache_dir=cache_dir)
+        self.entries: list[Entry] = list(kb.entries)
+        word_docs, gram_docs = [], []
+        for entry in self.entries:
+            text = " ".join(entry.questions)
+            words = self.tokenizer.words(text)
+            keyword_tokens = [t for k in entry.keywords for t in self.tokenizer.words(k)]
+            word_docs.append(words + keyword_tokens * self.config.keyword_boost)
+            gram_docs.append(self.tokenizer.bigrams(text + " " + " ".join(entry.keywords)))
+        self._word_sets = [frozenset(d) for d in word_docs]
+        self._gram_sets = [frozenset(d) for d in gram_docs]
+        self.words = BM25Index(word_docs, self.config.k1, self.config.b)
+        training: dict[str, list[list[str]]] = {category: [] for category in CATEGORIES}
+        for entry in self.entries:
+            for phrase in (*entry.questions, " ".join(entry.keywords)):
+                training[entry.category].append(
+                    _features(self.tokenizer.words(phrase), self.tokenizer.bigrams(phrase))
+                )
+        training[OTHER] = [
+            _features(self.tokenizer.words(line), self.tokenizer.bigrams(line)) for line in load_chatter()
+        ]
+        self.classifier = CategoryClassifier({k: v for k, v in training.items() if v}, self.config.alpha)
+        self.grams = BM25Index(gram_docs, self.config.k1, self.config.b)
+        self.vocabulary = set(self.words.postings)
+
+    def match(self, question: str) -> MatchResult:
+        text = _normalise_input(question)
+        words = self.tokenizer.words(text)
+        grams = self.tokenizer.bigrams(text)
+        posteriors = self.classifier.posteriors(_features(words, grams))
+        if not posteriors:
+            return MatchResult(kind="other", category=OTHER, score=0.0, tokens=tuple(words))
+        category = max(posteriors, key=posteriors.__getitem__)
+        category_scores = {c: round(p, 4) for c, p in sorted(posteriors.items(), key=lambda i: -i[1])[:5]}
+        if category == OTHER:
+            return MatchResult("other", OTHER, posteriors[OTHER], None, (), category_scores, tuple(words))
+        combined: dict[int, float] = defaultdict(float)
+        for doc, score in self.words.scores(words).items():
+            combined[doc] += score
+        weight = self.config.bigram_weight
+        for doc, score in self.grams.scores(grams).items():
+            combined[doc] += weight * score
+        in_category = sorted(
+            ((doc, score) for doc, score in combined.items() if self.entries[doc].category == category),
+            key=lambda item: item[1],
+            reverse=True,
+        )[:5]
+        candidates = tuple(
+            Candidate(self.entries[doc].id, category, round(score, 4)) for doc, score in in_category
+        )
+        if not candidates:
+            return MatchResult("pending", category, 0.0, None, (), category_scores, tuple(words))
+        coverage = self._coverage(words, grams, in_category[0][0])
+        confidence = round(min(1.0, posteriors[category] * (0.5 + coverage)), 4)
+        best, rest = candidates[0], candidates[1:]
+        cfg = self.config
+        if confidence < cfg.answer_threshold:
+            return MatchResult("pending", category, confidence, best, rest, category_scores, tuple(words))
+        if rest and rest[0].score >= cfg.menu_ratio * best.score:
+            return MatchResult("menu", category, confidence, best, rest, category_scores, tuple(words))
+        return MatchResult("answer", category, confidence, best, rest, category_scores, tuple(words))
+
+    def _coverage(self, words: Sequence[str], grams: Sequence[str], doc: int) -> float:
+        """IDF-weighted share of the question's words (and bigrams) that the entry contains."""
+        idf_w, idf_g = self.words.idf, self.grams.idf
+        doc_words, doc_grams = self._word_sets[doc], self._gram_sets[doc]
+        total = matched = 0.0
+        for term in set(words):
+            weight = idf_w.get(term, self.words.max_idf)
+            total += weight
+            if term in doc_words:
+                matched += weight
+        gram_total = gram_matched = 0.0
+        for gram in set(grams):
+            weight = idf_g.get(gram, self.grams.max_idf)
+            gram_total += weight
+            if gram in doc_grams:
+                gram_matched += weight
+        word_part = matched / total if total else 0.0
+        gram_part = gram_matched / gram_total if gram_total else 0.0
+        return round(0.7 * word_part + 0.3 * gram_part, 4)
+
+
+def categories() -> tuple[str, ...]:
+    return CATEGORIES
