@@ -12,6 +12,7 @@ plain-BM25 baseline in benchmarks/qa_quality.py.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import re
@@ -198,28 +199,39 @@ class Matcher:
         keywords = {k for e in kb.entries for k in e.keywords}
         self.tokenizer = Tokenizer(extra_words=keywords, cache_dir=cache_dir)
         self.entries: list[Entry] = list(kb.entries)
+        tokenized = {
+            phrase: (self.tokenizer.words(phrase), self.tokenizer.bigrams(phrase))
+            for entry in self.entries
+            for phrase in (*entry.questions, *entry.keywords, " ".join(entry.keywords))
+        }
         word_docs, gram_docs = [], []
+        training: dict[str, list[list[str]]] = {category: [] for category in CATEGORIES}
         for entry in self.entries:
-            text = " ".join(entry.questions)
-            words = self.tokenizer.words(text)
-            keyword_tokens = [t for k in entry.keywords for t in self.tokenizer.words(k)]
+            words = [w for q in entry.questions for w in tokenized[q][0]]
+            keyword_tokens = [t for k in entry.keywords for t in tokenized[k][0]]
             word_docs.append(words + keyword_tokens * self.config.keyword_boost)
-            gram_docs.append(self.tokenizer.bigrams(text + " " + " ".join(entry.keywords)))
+            gram_docs.append([g for p in (*entry.questions, " ".join(entry.keywords)) for g in tokenized[p][1]])
+            for phrase in (*entry.questions, " ".join(entry.keywords)):
+                training[entry.category].append(_features(*tokenized[phrase]))
         self._word_sets = [frozenset(d) for d in word_docs]
         self._gram_sets = [frozenset(d) for d in gram_docs]
         self.words = BM25Index(word_docs, self.config.k1, self.config.b)
-        training: dict[str, list[list[str]]] = {category: [] for category in CATEGORIES}
-        for entry in self.entries:
-            for phrase in (*entry.questions, " ".join(entry.keywords)):
-                training[entry.category].append(
-                    _features(self.tokenizer.words(phrase), self.tokenizer.bigrams(phrase))
-                )
         training[OTHER] = [
             _features(self.tokenizer.words(line), self.tokenizer.bigrams(line)) for line in load_chatter()
         ]
         self.classifier = CategoryClassifier({k: v for k, v in training.items() if v}, self.config.alpha)
         self.grams = BM25Index(gram_docs, self.config.k1, self.config.b)
         self.vocabulary = set(self.words.postings)
+        # Entries are ranked only within the category the classifier chose: one small index per category keeps a
+        # query's work proportional to that category, not to the whole knowledge base.
+        self._by_category: dict[str, tuple[list[int], BM25Index, BM25Index]] = {}
+        for category in {e.category for e in self.entries}:
+            members = [i for i, e in enumerate(self.entries) if e.category == category]
+            self._by_category[category] = (
+                members,
+                BM25Index([word_docs[i] for i in members], self.config.k1, self.config.b),
+                BM25Index([gram_docs[i] for i in members], self.config.k1, self.config.b),
+            )
 
     def match(self, question: str) -> MatchResult:
         text = _normalise_input(question)
@@ -232,17 +244,14 @@ class Matcher:
         category_scores = {c: round(p, 4) for c, p in sorted(posteriors.items(), key=lambda i: -i[1])[:5]}
         if category == OTHER:
             return MatchResult("other", OTHER, posteriors[OTHER], None, (), category_scores, tuple(words))
+        members, word_index, gram_index = self._by_category[category]
         combined: dict[int, float] = defaultdict(float)
-        for doc, score in self.words.scores(words).items():
-            combined[doc] += score
+        for doc, score in word_index.scores(words).items():
+            combined[members[doc]] += score
         weight = self.config.bigram_weight
-        for doc, score in self.grams.scores(grams).items():
-            combined[doc] += weight * score
-        in_category = sorted(
-            ((doc, score) for doc, score in combined.items() if self.entries[doc].category == category),
-            key=lambda item: item[1],
-            reverse=True,
-        )[:5]
+        for doc, score in gram_index.scores(grams).items():
+            combined[members[doc]] += weight * score
+        in_category = heapq.nlargest(5, combined.items(), key=lambda item: item[1])
         candidates = tuple(
             Candidate(self.entries[doc].id, category, round(score, 4)) for doc, score in in_category
         )
