@@ -26,6 +26,9 @@ from core.migrate import needs_upgrade, upgrade
 from core.settings import Settings
 from core.templating import text_environment
 from core.transport import BaseTransport
+from scheduler.dispatcher import Dispatcher, SendPolicy
+from scheduler.rendering import ContentRenderer
+from scheduler.service import SchedulingService
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ class App:
     transport: BaseTransport
     bot: BotService
     clock: Clock
+    scheduling: SchedulingService | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def request_stop(self) -> None:
@@ -85,6 +89,8 @@ class App:
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
         await self.transport.start(self.bot.on_message)
+        if self.scheduling is not None:
+            await self.scheduling.start()
         log.info("bot started with transport %s", self.transport.name)
         closed = asyncio.create_task(self.transport.wait_closed())
         stopping = asyncio.create_task(self._stop.wait())
@@ -93,6 +99,13 @@ class App:
         finally:
             for task in (closed, stopping):
                 task.cancel()
+            if self.scheduling is not None:
+                # Scheduler and dispatcher stop before the transport (an in-flight send finishes and is recorded).
+                # At the end of console input, what is due right now is still sent; later pushes wait.
+                if closed.done() and not closed.cancelled() and not self._stop.is_set():
+                    await self.scheduling.finish_due_work()
+                else:
+                    await self.scheduling.stop()
             await self.transport.stop()
             self.db.dispose()
             log.info("bot stopped after %d messages", self.bot.handled)
@@ -126,4 +139,14 @@ def build_app(settings: Settings, transport: BaseTransport, db: Database, clock:
     env = text_environment([BOT_TEMPLATES])
     renderer = ReplyRenderer(env, template_globals(settings))
     bot = BotService(transport, Addressing(settings.bot_name, settings.trigger_words), pipeline, renderer)
-    return App(settings=settings, db=db, transport=transport, bot=bot, clock=clock)
+    return App(settings=settings, db=db, transport=transport, bot=bot, clock=clock,
+               scheduling=build_scheduling(settings, db, transport, clock))
+
+
+def build_scheduling(settings: Settings, db: Database, transport: BaseTransport, clock: Clock) -> SchedulingService:
+    """The push side: the APScheduler clock and this account's dispatcher, sending through `transport`."""
+    dispatcher = Dispatcher(
+        db.sessions, transport, ContentRenderer(template_globals(settings)).render, clock,
+        SendPolicy.from_settings(settings), tz=settings.tz, account=settings.account_id,
+    )
+    return SchedulingService(db.sessions, dispatcher, clock, account=settings.account_id, tz=settings.tz)

@@ -103,8 +103,11 @@ def init_command(
                         )
                         added += 1
             total = len(group_registry.list_groups(session))
+        imported = cli_schedule.import_starter_library_if_empty(db)
     finally:
         db.dispose()
+    if imported:
+        out.print(imported)
     out.print(f"已初始化：数据库已是最新结构（{_safe_url(s)}），已登记群 {total} 个" + (f"（新增演示群 {added} 个）" if added else "") + "。")
 
 
@@ -236,6 +239,11 @@ from pufa import cli_qa  # noqa: E402 - registered after the shared helpers abov
 app.command("ask")(cli_qa.ask_command)
 app.add_typer(cli_qa.kb_app, name="kb")
 app.add_typer(cli_qa.consultations_app, name="consultations")
+
+# -- content, calendar, plan, queue, outbox, simulate ----------------------------------------
+from pufa import cli_schedule  # noqa: E402 - registered after the shared helpers above exist
+
+cli_schedule.register(app)
 
 
 # -- entry point -------------------------------------------------------------------------------

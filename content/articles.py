@@ -1,0 +1,163 @@
+"""普法 articles: Markdown files with YAML front matter under content/library/, loaded and validated with file:line
+problems, rendered to WeChat text with content/templates/article.txt.j2."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, TemplateError, TemplateSyntaxError
+
+from core.frontmatter import (
+    FrontMatterFile,
+    Problem,
+    check_slug,
+    check_unknown_fields,
+    read_front_matter,
+    require_date,
+    require_list,
+    require_str,
+)
+from core.templating import string_environment, text_environment
+from core.text import split_message
+
+PACKAGE = Path(__file__).resolve().parent
+LIBRARY_DIR = PACKAGE / "library"
+TEMPLATES_DIR = PACKAGE / "templates"
+MAX_TITLE = 30
+MAX_SUMMARY = 60
+MAX_KEY_DATES = 3
+
+# The Q&A categories (content.md): every item's tags include the one it belongs to.
+CATEGORIES = (
+    "婚姻家庭", "继承赡养", "土地房产", "借贷债务", "劳动用工", "交通事故", "侵权纠纷", "消费合同",
+    "禁毒", "反诈骗", "刑事治安", "未成年人", "社保行政", "宪法法治", "法律援助",
+)
+ARTICLE_FIELDS = {"slug", "title", "summary", "laws", "tags", "key_dates", "reviewed"}
+
+
+@dataclass(frozen=True)
+class Article:
+    slug: str
+    title: str
+    summary: str
+    body: str
+    laws: tuple[str, ...]
+    tags: tuple[str, ...]
+    key_dates: tuple[str, ...]
+    reviewed: date | None
+    path: str = ""
+    checksum: str = ""
+    kind: str = field(default="article", init=False)
+
+    def to_data(self) -> dict[str, Any]:
+        """What content_items.data stores: everything the template needs."""
+        return {
+            "summary": self.summary,
+            "body": self.body,
+            "laws": list(self.laws),
+            "tags": list(self.tags),
+            "key_dates": list(self.key_dates),
+            "path": self.path,
+        }
+
+
+def check_common(doc: FrontMatterFile, known_key_dates: set[str]) -> tuple[list[str], list[str]]:
+    """Tags (with a Q&A category) and key dates (known ids, at most 3): shared rules for articles and cases."""
+    tags = require_list(doc, "tags")
+    if tags and not any(t in CATEGORIES for t in tags):
+        doc.problem(f"tags 里要有一个问答类别：{'、'.join(CATEGORIES)}", key="tags")
+    key_dates = require_list(doc, "key_dates", allow_empty=True, max_items=MAX_KEY_DATES)
+    for key in key_dates:
+        if key not in known_key_dates:
+            doc.problem(f"未知节点 “{key}”（可用：{'、'.join(sorted(known_key_dates))}）", key="key_dates")
+    return tags, key_dates
+
+
+def check_template(doc: FrontMatterFile, env: Environment, source: str, first_line: int, name: str) -> None:
+    """A body is Jinja2 template text: syntax errors are reported at their line in the file."""
+    try:
+        env.parse(source)
+    except TemplateSyntaxError as exc:
+        doc.problem(f"{name}模板错误：{exc.message}", line=first_line + max((exc.lineno or 1) - 1, 0))
+
+
+def load_article(path: Path, known_key_dates: set[str], env: Environment | None = None) -> tuple[Article | None, list[Problem]]:
+    doc = read_front_matter(path)
+    if doc.problems:
+        return None, doc.problems
+    env = env or string_environment()
+    slug = check_slug(doc)
+    title = require_str(doc, "title", max_len=MAX_TITLE, label="标题")
+    summary = require_str(doc, "summary", max_len=MAX_SUMMARY, label="摘要")
+    laws = require_list(doc, "laws")
+    tags, key_dates = check_common(doc, known_key_dates)
+    reviewed = require_date(doc, "reviewed")
+    check_unknown_fields(doc, ARTICLE_FIELDS)
+    body = doc.body.strip()
+    if not body:
+        doc.problem("正文为空", line=doc.body_line)
+    else:
+        check_template(doc, env, doc.body, doc.body_line, "正文")
+    if doc.problems:
+        return None, doc.problems
+    raw = path.read_bytes()
+    return (
+        Article(
+            slug=slug, title=title, summary=summary, body=body, laws=tuple(laws), tags=tuple(tags),
+            key_dates=tuple(key_dates), reviewed=reviewed, path=doc.display,
+            checksum=hashlib.sha256(raw).hexdigest(),
+        ),
+        [],
+    )
+
+
+def load_articles(
+    directory: Path = LIBRARY_DIR, known_key_dates: Iterable[str] = ()
+) -> tuple[list[Article], list[Problem]]:
+    """Every article in the folder, and every problem found (all files are read, none stops the others)."""
+    known = set(known_key_dates)
+    env = string_environment()
+    articles: list[Article] = []
+    problems: list[Problem] = []
+    for path in sorted(directory.glob("*.md")):
+        article, found = load_article(path, known, env)
+        problems.extend(found)
+        if article is not None:
+            articles.append(article)
+    return articles, problems
+
+
+class ArticleRenderer:
+    """Renders an article (its body is itself a sandboxed template) through article.txt.j2, then splits it."""
+
+    def __init__(self, globals_: Mapping[str, Any], env: Environment | None = None) -> None:
+        self._env = env or text_environment([TEMPLATES_DIR])
+        self._bodies = string_environment()
+        self._globals = dict(globals_)
+
+    def render_text(self, title: str, data: Mapping[str, Any]) -> str:
+        body = self._bodies.from_string(data["body"]).render(self._globals).strip()
+        template = self._env.get_template("article.txt.j2")
+        return template.render({**self._globals, **data, "title": title, "body": body}).strip()
+
+    def render(self, title: str, data: Mapping[str, Any]) -> list[str]:
+        return split_message(self.render_text(title, data))
+
+    def render_notice_text(self, data: Mapping[str, Any]) -> str:
+        return self._env.get_template("notice.txt.j2").render({**self._globals, **data}).strip()
+
+    def render_notice(self, data: Mapping[str, Any]) -> list[str]:
+        return split_message(self.render_notice_text(data))
+
+    def check(self, article: Article) -> list[str]:
+        """Render once with the real globals; template errors become Chinese messages."""
+        try:
+            self.render(article.title, article.to_data())
+        except TemplateError as exc:
+            return [f"渲染失败：{exc.message or type(exc).__name__}"]
+        return []
