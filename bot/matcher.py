@@ -70,6 +70,9 @@ class MatcherConfig:
     k1: float = 1.2
     b: float = 0.5
     alpha: float = 0.3
+    # Declined as chatter when the classifier gives 其他 at least this probability: naive Bayes posteriors are
+    # overconfident, so a small share already means "this reads like ordinary group talk" (tuned on the dev set).
+    other_threshold: float = 0.01
 
 
 class Tokenizer:
@@ -241,6 +244,8 @@ class Matcher:
         if not posteriors:
             return MatchResult(kind="other", category=OTHER, score=0.0, tokens=tuple(words))
         category = max(posteriors, key=posteriors.__getitem__)
+        if posteriors.get(OTHER, 0.0) >= self.config.other_threshold:
+            category = OTHER
         category_scores = {c: round(p, 4) for c, p in sorted(posteriors.items(), key=lambda i: -i[1])[:5]}
         if category == OTHER:
             return MatchResult("other", OTHER, posteriors[OTHER], None, (), category_scores, tuple(words))

@@ -105,3 +105,16 @@ def test_shipped_knowledge_base_meets_the_size_and_shape_rules() -> None:
         for law in entry.laws:
             if law.law.startswith(("治安管理处罚法", "法治宣传教育法")):
                 assert law.article is None, f"{entry.id}: cite the revised/new law without article numbers"
+
+
+def test_training_data_never_copies_the_dev_set() -> None:
+    """The dev set measures quality honestly only if no dev-set line is used for training."""
+    import json
+
+    from bot.matcher import load_chatter
+
+    root = Path(__file__).resolve().parents[2]
+    dev = {json.loads(line)["q"] for line in (root / "benchmarks/data/devset.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}
+    kb = load_knowledge_base(VARS)
+    training = set(load_chatter()) | {q for e in kb.entries for q in e.questions}
+    assert dev & training == set()
