@@ -118,7 +118,7 @@ class ConsultationRow:
     handled_note: str | None
 
 
-def month_bounds(month: str, tz) -> tuple[datetime, datetime]:  # noqa: ANN001 - tzinfo
+def month_bounds(month: str, tz) -> tuple[datetime, datetime]:
     """'2026-11' → [2026-11-01 00:00, 2026-12-01 00:00) in the local time zone."""
     import re
 

@@ -203,7 +203,7 @@ def load_knowledge_base(
     for path in files:
         shown = _display(path)
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0

@@ -274,24 +274,17 @@ class Matcher:
 
     def _coverage(self, words: Sequence[str], grams: Sequence[str], doc: int) -> float:
         """IDF-weighted share of the question's words (and bigrams) that the entry contains."""
-        idf_w, idf_g = self.words.idf, self.grams.idf
-        doc_words, doc_grams = self._word_sets[doc], self._gram_sets[doc]
-        total = matched = 0.0
-        for term in set(words):
-            weight = idf_w.get(term, self.words.max_idf)
-            total += weight
-            if term in doc_words:
-                matched += weight
-        gram_total = gram_matched = 0.0
-        for gram in set(grams):
-            weight = idf_g.get(gram, self.grams.max_idf)
-            gram_total += weight
-            if gram in doc_grams:
-                gram_matched += weight
-        word_part = matched / total if total else 0.0
-        gram_part = gram_matched / gram_total if gram_total else 0.0
+        word_part = _weighted_share(words, self.words, self._word_sets[doc])
+        gram_part = _weighted_share(grams, self.grams, self._gram_sets[doc])
         return round(0.7 * word_part + 0.3 * gram_part, 4)
 
 
-def categories() -> tuple[str, ...]:
-    return CATEGORIES
+def _weighted_share(terms: Sequence[str], index: BM25Index, present: frozenset[str]) -> float:
+    total = matched = 0.0
+    for term in set(terms):
+        weight = index.idf.get(term, index.max_idf)
+        total += weight
+        if term in present:
+            matched += weight
+    return matched / total if total else 0.0
+

@@ -8,9 +8,9 @@ from typing import Any
 
 from jinja2 import Environment
 
+from bot.handlers import Addressing, Pipeline, Reply
 from core.text import split_message
 from core.transport import BaseTransport, InboundMessage
-from bot.handlers import Addressing, Pipeline, Reply
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class BotService:
         """Transport callback. Never raises: errors go to the error hook, never into the chat."""
         try:
             request = self.addressing(message)
-            name, outcome = self.pipeline.process(request)
+            _name, outcome = self.pipeline.process(request)
             self.handled += 1
             if not isinstance(outcome, Reply):
                 return

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-
 from core.errors import UserError
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "dev-only-change-me", "secret", "please-change-me"}

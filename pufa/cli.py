@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from typer._click import exceptions as click_errors  # typer 0.29 vendors click; pinned in pyproject
 from rich.console import Console
 from rich.table import Table
+from typer._click import exceptions as click_errors  # typer 0.29 vendors click; pinned in pyproject
 
 from core import groups as group_registry
 from core.errors import UserError, ValidationProblems

@@ -11,7 +11,7 @@ def test_short_text_is_one_unnumbered_message() -> None:
 
 
 def test_long_text_splits_at_paragraphs_and_numbers_parts() -> None:
-    paragraphs = [("第%d段。" % i) + "法" * 250 for i in range(5)]
+    paragraphs = [f"第{i}段。" + "法" * 250 for i in range(5)]
     parts = split_message("\n\n".join(paragraphs))
     assert len(parts) == 3
     assert parts[0].startswith("（1/3）\n第0段。")
