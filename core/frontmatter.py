@@ -84,8 +84,7 @@ def read_front_matter(path: Path) -> FrontMatterFile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
-        reason = getattr(exc, "problem", None) or "格式错误"
-        doc.problem(f"YAML 头部格式错误：{reason}", line=line)
+        doc.problem("YAML 头部格式错误（常见原因：括号或引号没配对、冒号后缺空格、缩进不齐）", line=line)
         return doc
     if meta is None:
         meta = {}

@@ -68,8 +68,8 @@ def expand_due_pushes(
         ]
         for start in range(0, len(rows), 1000):
             statement = _insert(session).values(rows[start : start + 1000])  # type: ignore[attr-defined]
-            result = session.execute(statement.on_conflict_do_nothing(index_elements=["idempotency_key"]))
-            added += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+            added += len(session.execute(statement.returning(OutboxItem.id)).all())
         push.status = EXPANDED
     session.flush()
     return added
