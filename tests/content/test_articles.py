@@ -16,7 +16,6 @@ from core.models import ContentItem
 from core.text import MAX_MESSAGE_CHARS
 from pufa.app import Database
 from pufa.library import load_library, require_clean
-
 from tests.conftest import TZ
 
 GLOBALS = {"bot_name": "普法助手", "sifasuo": "青山镇司法所", "township": "青山镇",

@@ -16,7 +16,6 @@ from core.transport import BaseTransport, MessageCallback, SendResult
 from pufa.app import Database
 from scheduler.dispatcher import Dispatcher, SendPolicy
 from scheduler.rendering import ContentRenderer
-
 from tests.conftest import TZ
 
 GLOBALS = {"bot_name": "普法助手", "sifasuo": "青山镇司法所", "township": "青山镇", "help_line": "12348", "trigger": "普法"}

@@ -11,7 +11,6 @@ from content.keydates import load_key_dates
 from core.errors import UserError
 from pufa.app import Database
 from scheduler.calendar import add_custom_date, custom_rows, occurrences_in, set_override
-
 from tests.conftest import TZ
 
 REGISTRY = load_key_dates()
@@ -76,7 +75,7 @@ def test_year_boundary_an_occurrence_of_next_year_that_starts_in_december() -> N
     in_2027 = [o for o in by_key(2027)["wage-arrears-campaign"]]
     assert [(o.year, o.start) for o in in_2027] == [(2027, date(2027, 1, 9)), (2028, date(2027, 12, 29))]
     in_2028 = by_key(2028)["wage-arrears-campaign"]
-    assert [(o.year, o.start, o.end) for o in in_2028][0] == (2028, date(2027, 12, 29), date(2028, 1, 25))
+    assert (in_2028[0].year, in_2028[0].start, in_2028[0].end) == (2028, date(2027, 12, 29), date(2028, 1, 25))
 
 
 def test_per_year_override_moves_only_that_year(db: Database) -> None:

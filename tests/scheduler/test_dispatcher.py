@@ -16,7 +16,6 @@ from pufa.app import Database
 from scheduler import outbox as ob
 from scheduler.queue import cancel_push
 from scheduler.service import expand_job
-
 from tests.conftest import TZ
 from tests.scheduler.helpers import Crash, RecordingTransport, make_dispatcher, queue, seed
 
@@ -163,7 +162,8 @@ async def test_expired_items_are_reported_not_sent_late(db: Database, clock: Man
     await make_dispatcher(db, transport, clock).run_until_idle()
     assert transport.sent == [] and statuses(db) == ["expired"] * 3
     assert all("不再补发" in (r.last_error or "") for r in rows(db))
-    assert [r.id for r in ob.list_outbox(db.sessions(), status="expired")] == [r.id for r in rows(db)]
+    with db.sessions() as session:
+        assert [r.id for r in ob.list_outbox(session, status="expired")] == [r.id for r in rows(db)]
 
 
 async def test_cancelling_a_push_before_and_after_expansion(db: Database, clock: ManualClock) -> None:

@@ -12,7 +12,6 @@ from pufa.app import Database
 from scheduler.calendar import occurrences_in
 from scheduler.planner import LibraryEntry, apply_plan, library_entries, plan_campaigns
 from scheduler.queue import cancel_push
-
 from tests.conftest import TZ
 
 REGISTRY = load_key_dates()

@@ -17,7 +17,6 @@ from core.settings import Settings
 from core.templating import text_environment
 from pufa.app import App, Database, build_scheduling
 from scheduler.service import EXPAND_JOB_ID, MORNING_JOB_ID, WAKE_JOB_ID
-
 from tests.scheduler.helpers import RecordingTransport, queue, seed
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import datetime, time as dtime
+from datetime import datetime
+from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 

@@ -13,7 +13,6 @@ from core.db import create_db_engine, create_session_factory
 from core.models import OutboxItem
 from pufa.app import Database
 from scheduler.service import expand_job
-
 from tests.conftest import TZ, _truncate_all
 from tests.scheduler.helpers import RecordingTransport, make_dispatcher, queue, seed
 
@@ -33,18 +32,20 @@ def test_a_locked_row_is_skipped_and_concurrent_claimers_never_share_a_row(pg_ur
 
         # 1. While one transaction holds the oldest row's lock, another claimer gets the next row without waiting.
         holder = db.sessions()
-        locked_id = holder.scalar(
-            select(OutboxItem.id).order_by(OutboxItem.due_at, OutboxItem.id).limit(1).with_for_update(skip_locked=True)
-        )
-        result: dict[str, object] = {}
-        thread = threading.Thread(target=lambda: result.setdefault("claimed", second.claim(clock.now())))
-        thread.start()
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "the claimer blocked on a locked row"
-        claimed = result["claimed"]
-        assert claimed is not None and claimed.id != locked_id  # type: ignore[attr-defined]
-        holder.rollback()
-        holder.close()
+        try:
+            locked_id = holder.scalar(
+                select(OutboxItem.id).order_by(OutboxItem.due_at, OutboxItem.id).limit(1).with_for_update(skip_locked=True)
+            )
+            result: dict[str, object] = {}
+            thread = threading.Thread(target=lambda: result.setdefault("claimed", second.claim(clock.now())))
+            thread.start()
+            thread.join(timeout=10)
+            assert not thread.is_alive(), "the claimer blocked on a locked row"
+            claimed = result["claimed"]
+            assert claimed is not None and claimed.id != locked_id  # type: ignore[attr-defined]
+        finally:
+            holder.rollback()
+            holder.close()
 
         # 2. Two claimers in two threads drain the rest: every row exactly once.
         barrier = threading.Barrier(2)
