@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time as time_module
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ Sleep = Callable[[float], Awaitable[None]]
 Render = Callable[[str, str, Mapping[str, Any]], list[str]]
 EXPIRY_CHECK_EVERY = timedelta(minutes=1)
 IDLE_POLL = timedelta(minutes=1)
+STATE_REFRESH_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,9 @@ class Claimed:
     title: str
     data: Mapping[str, Any]
     parts_sent: int
-    attempts: int
+    attempts: int  # including this one
     due_at: datetime
+    content_key: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,9 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._last_expiry_check: datetime | None = None
         self._postgres = sessions.kw["bind"].dialect.name == "postgresql"
+        self._content: dict[int, tuple[str, str, str, str, Any]] = {}
+        self._rendered: dict[tuple[int, str], list[str]] = {}
+        self._refreshed_at = -1e9
         self.sent_messages = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -312,13 +318,21 @@ class Dispatcher:
         """Transaction A: pick the oldest due row nobody else holds and mark it `sending` (FOR UPDATE SKIP LOCKED on
         PostgreSQL; a status-guarded UPDATE everywhere, so two claimers can never both win)."""
         with self.sessions.begin() as session:
-            query = select(OutboxItem.id).where(*self._due_filter(now)).order_by(OutboxItem.due_at, OutboxItem.id)
-            query = query.limit(1)
+            query = (
+                select(OutboxItem.id, OutboxItem.parts_sent, OutboxItem.attempts, OutboxItem.due_at,
+                       OutboxItem.content_id, Group.room_id, Group.name, Group.member_count, ContentItem.checksum)
+                .join(Group, Group.id == OutboxItem.group_id)
+                .join(ContentItem, ContentItem.id == OutboxItem.content_id)
+                .where(*self._due_filter(now))
+                .order_by(OutboxItem.due_at, OutboxItem.id)
+                .limit(1)
+            )
             if self._postgres:
-                query = query.with_for_update(skip_locked=True)
-            item_id = session.scalar(query)
-            if item_id is None:
+                query = query.with_for_update(skip_locked=True, of=OutboxItem)
+            row = session.execute(query).first()
+            if row is None:
                 return None
+            item_id, parts_sent, attempts, due_at, content_id, room_id, group_name, member_count, checksum = row
             won = session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == item_id, OutboxItem.status == ob.PENDING)
@@ -327,17 +341,21 @@ class Dispatcher:
             )
             if won.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-            row = session.execute(
-                select(OutboxItem, Group.room_id, Group.name, Group.member_count, ContentItem.slug, ContentItem.kind,
-                       ContentItem.title, ContentItem.data)
-                .join(Group, Group.id == OutboxItem.group_id)
-                .join(ContentItem, ContentItem.id == OutboxItem.content_id)
-                .where(OutboxItem.id == item_id)
-            ).one()
-            item = row[0]
+            content = self._content.get(content_id)
+            if content is None or content[0] != checksum:
+                slug, kind, title, data = session.execute(
+                    select(ContentItem.slug, ContentItem.kind, ContentItem.title, ContentItem.data)
+                    .where(ContentItem.id == content_id)
+                ).one()
+                content = (checksum, slug, kind, title, data)
+                if len(self._content) > 256:
+                    self._content.clear()
+                self._content[content_id] = content
+            _checksum, slug, kind, title, data = content
             return Claimed(
-                id=item.id, room_id=row[1], group_name=row[2], member_count=row[3], slug=row[4], kind=row[5],
-                title=row[6], data=row[7], parts_sent=item.parts_sent, attempts=item.attempts, due_at=item.due_at,
+                id=item_id, room_id=room_id, group_name=group_name, member_count=member_count, slug=slug, kind=kind,
+                title=title, data=data, parts_sent=parts_sent, attempts=attempts + 1, due_at=due_at,
+                content_key=(content_id, checksum),
             )
 
     def _finish(self, item_id: int, **values: Any) -> None:
@@ -367,8 +385,11 @@ class Dispatcher:
         now = self.clock.now()
         if self._last_expiry_check is None or now - self._last_expiry_check >= EXPIRY_CHECK_EVERY:
             self.expire(now)
-        with self.sessions() as session:
-            self.gate.refresh(session, self.account)
+        if time_module.monotonic() - self._refreshed_at >= STATE_REFRESH_SECONDS:
+            # Staff's pause and another process's rate-limit pause, read at most every few (real) seconds.
+            with self.sessions() as session:
+                self.gate.refresh(session, self.account)
+            self._refreshed_at = time_module.monotonic()
         blocked = self.gate.blocked_until(now)
         if blocked is not None:
             return StepResult(worked=False, idle_until=blocked, outcome="blocked")
@@ -394,7 +415,13 @@ class Dispatcher:
     async def send_claimed(self, claimed: Claimed) -> str:
         """Send the parts of one claimed row, pacing between them; record after each part."""
         try:
-            parts = self.render(claimed.kind, claimed.title, claimed.data)
+            parts = self._rendered.get(claimed.content_key) if claimed.content_key else None
+            if parts is None:
+                parts = self.render(claimed.kind, claimed.title, claimed.data)
+                if claimed.content_key:
+                    if len(self._rendered) > 256:
+                        self._rendered.clear()
+                    self._rendered[claimed.content_key] = parts
         except Exception as exc:  # nothing was sent: a template problem is a plain failure
             log.error("cannot render %s: %s", claimed.slug, exc)
             self._finish(claimed.id, status=ob.FAILED, claimed_by=None, last_error=f"渲染失败：{type(exc).__name__}")

@@ -6,14 +6,14 @@ States: pending → sending → sent | failed | unknown | cancelled | expired. O
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, String, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import groups as group_registry
+from core.db import UTCDateTime
 from core.errors import NotFoundError, UserError
 from core.models import Group, OutboxItem, Push
 from scheduler.queue import EXPANDED, QUEUED
@@ -43,33 +43,38 @@ def expand_due_pushes(
     session: Session, now: datetime, *, account: str, lookahead: timedelta = EXPAND_LOOKAHEAD
 ) -> int:
     """Turn queued pushes that are due (or due within `lookahead`) into outbox rows for their groups as they are
-    now. Rows that already exist are left alone (ON CONFLICT DO NOTHING on the idempotency key). Returns rows added."""
+    now. Rows that already exist are left alone (ON CONFLICT DO NOTHING on the idempotency key). Returns rows added.
+
+    One INSERT … SELECT per push: the rows are built inside the database, so 5,000 groups cost one statement."""
     pushes = list(
         session.scalars(
             select(Push).where(Push.status == QUEUED, Push.due_at <= now + lookahead).order_by(Push.due_at, Push.id)
         )
     )
-    if not pushes:
-        return 0
     added = 0
     for push in pushes:
-        try:
-            groups: Sequence[Group] = group_registry.resolve_targets(session, push.targets)
-        except UserError as exc:
-            groups = []
-            push.note = f"{push.note} 未找到目标群：{exc.message}"[:200]
-        rows = [
-            {
-                "push_id": push.id, "content_id": push.content_id, "group_id": group.id, "account": account,
-                "due_at": push.due_at, "idempotency_key": idempotency_key(account, push.content.slug, group.room_id, push.due_at),
-                "status": PENDING, "attempts": 0, "parts_sent": 0, "created_at": now, "updated_at": now,
-            }
-            for group in groups
-        ]
-        for start in range(0, len(rows), 1000):
-            statement = _insert(session).values(rows[start : start + 1000])  # type: ignore[attr-defined]
-            statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
-            added += len(session.execute(statement.returning(OutboxItem.id)).all())
+        where = [Group.enabled.is_(True)]
+        if push.targets.strip() not in {"all", "全部"}:
+            try:
+                ids = [g.id for g in group_registry.resolve_targets(session, push.targets)]
+            except UserError as exc:
+                ids = []
+                push.note = f"{push.note} 未找到目标群：{exc.message}"[:200]
+            where.append(Group.id.in_(ids))
+        prefix, suffix = idempotency_key(account, push.content.slug, "\x00", push.due_at).split("\x00")
+        key = func.substr(literal(prefix, String) + Group.room_id + literal(suffix, String), 1, 200)
+        source = select(
+            literal(push.id, Integer), literal(push.content_id, Integer), Group.id, literal(account, String),
+            literal(push.due_at, UTCDateTime()), key, literal(PENDING, String), literal(0, Integer),
+            literal(0, Integer), literal(now, UTCDateTime()), literal(now, UTCDateTime()),
+        ).where(*where)
+        statement = _insert(session).from_select(  # type: ignore[attr-defined]
+            ["push_id", "content_id", "group_id", "account", "due_at", "idempotency_key", "status", "attempts",
+             "parts_sent", "created_at", "updated_at"],
+            source,
+        )
+        statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+        added += len(session.execute(statement.returning(OutboxItem.id)).all())
         push.status = EXPANDED
     session.flush()
     return added
