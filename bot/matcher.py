@@ -2,8 +2,9 @@
 
 Pipeline: jieba with a legal user dictionary → colloquial→legal synonyms → stop-word removal → BM25 over two fields
 (words, and CJK character bigrams that survive typos and dialect segmentation) with an inverted index, so a query
-only touches the entries that share a term with it. On top: a per-category score, a coverage-based confidence
-("how much of what the asker said does the best entry explain"), and the decision answer / menu / pending / other.
+only touches the entries that share a term with it. First a naive-Bayes per-category score (with 其他 learnt from
+chatter) picks the category; entries are then ranked within it, and a confidence (category probability × "how much
+of what the asker said does the best entry explain") decides answer / menu / pending.
 
 BM25 is hand-rolled over an inverted index because rank_bm25 scores every document for every query term in Python,
 which misses the p99 ≤ 2 ms target at 5,000 entries (see benchmarks/qa_latency.py); rank_bm25 is still used as the
@@ -31,15 +32,6 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _XML = re.compile(r"<[^>]{1,200}>")
 
-# Words that signal a request for help or a legal worry; chatter rarely has them.
-INTENT_MARKERS = (
-    "怎么办", "咋办", "咋整", "咋弄", "怎么弄", "怎么处理", "该怎么", "能不能", "可不可以", "可以吗", "行不行", "中不中",
-    "合法", "违法", "犯法", "犯罪", "要不要", "算不算", "有没有", "找谁", "去哪", "哪里", "管不管", "赔", "告",
-    "判", "坐牢", "罚", "退", "讨", "要回", "该不该", "吗", "？", "?", "么", "咋", "怎么", "如何", "多少", "谁",
-    "不给", "不还", "不管", "不让", "欺负", "被骗", "被打", "报警", "违章", "拘留", "怎样", "办法",
-)
-
-
 @dataclass(frozen=True)
 class Candidate:
     entry_id: str
@@ -62,8 +54,7 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    answer_threshold: float = 0.42  # confidence at or above: answer
-    pending_threshold: float = 0.22  # between: a legal-sounding question we cannot answer well → staff follow-up
+    answer_threshold: float = 0.42  # confidence at or above: answer; below: pending, for staff to follow up
     menu_ratio: float = 0.9  # second best within this ratio of the best (and another entry): offer a menu
     bigram_weight: float = 0.35
     keyword_boost: int = 2
@@ -83,7 +74,6 @@ class Tokenizer:
         if cache_dir is not None:
             cache_dir.mkdir(parents=True, exist_ok=True)
             self._jieba.tmp_dir = str(cache_dir)
-        logging.getLogger("jieba").setLevel(logging.WARNING)
         jieba.setLogLevel(logging.WARNING)
         self._jieba.initialize()
         self._jieba.load_userdict(str(LEXICON / "legal_words.txt"))
@@ -224,7 +214,6 @@ class Matcher:
         ]
         self.classifier = CategoryClassifier({k: v for k, v in training.items() if v}, self.config.alpha)
         self.grams = BM25Index(gram_docs, self.config.k1, self.config.b)
-        self.vocabulary = set(self.words.postings)
         # Entries are ranked only within the category the classifier chose: one small index per category keeps a
         # query's work proportional to that category, not to the whole knowledge base.
         self._by_category: dict[str, tuple[list[int], BM25Index, BM25Index]] = {}
