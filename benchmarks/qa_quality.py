@@ -22,8 +22,9 @@ from rank_bm25 import BM25Okapi
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.kb import OTHER, load_knowledge_base  # noqa: E402
+from bot.kb import load_knowledge_base  # noqa: E402
 from bot.matcher import Matcher  # noqa: E402
+from core.categories import OTHER  # noqa: E402
 
 VARIABLES = {"sifasuo": "青山镇司法所", "township": "青山镇", "bot_name": "普法助手", "help_line": "", "trigger": "普法"}
 

@@ -17,30 +17,12 @@ from typing import Any
 import yaml
 from jinja2 import Template, TemplateError
 
+from core.categories import CATEGORIES
 from core.errors import ValidationProblems
 from core.templating import string_environment
 
 KB_DIR = Path(__file__).resolve().parent / "kb"
 
-CATEGORIES: tuple[str, ...] = (
-    "婚姻家庭",
-    "继承赡养",
-    "土地房产",
-    "借贷债务",
-    "劳动用工",
-    "交通事故",
-    "侵权纠纷",
-    "消费合同",
-    "禁毒",
-    "反诈骗",
-    "刑事治安",
-    "未成年人",
-    "社保行政",
-    "宪法法治",
-    "法律援助",
-)
-OTHER = "其他"
-ALL_CATEGORIES = (*CATEGORIES, OTHER)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 _REQUIRED = ("id", "category", "questions", "keywords", "laws", "reviewed", "answer")

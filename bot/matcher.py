@@ -25,7 +25,8 @@ from pathlib import Path
 import jieba
 import yaml
 
-from bot.kb import CATEGORIES, OTHER, Entry, KnowledgeBase
+from bot.kb import Entry, KnowledgeBase
+from core.categories import CATEGORIES, OTHER
 
 LEXICON = Path(__file__).resolve().parent / "lexicon"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")

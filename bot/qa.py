@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.consultations import offer_menu, record_consultation, take_menu_choice
 from bot.handlers import Outcome, Reply, Request
-from bot.kb import OTHER, Entry, KnowledgeBase
+from bot.kb import Entry, KnowledgeBase
 from bot.matcher import Matcher, MatchResult
+from core.categories import OTHER
 from core.hashing import IdHasher
 from core.models import Group
 

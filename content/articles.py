@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, TemplateError, TemplateSyntaxError
 
+from core.categories import CATEGORIES  # every item's tags include the Q&A category it belongs to
 from core.frontmatter import (
     FrontMatterFile,
     Problem,
@@ -32,11 +33,6 @@ MAX_TITLE = 30
 MAX_SUMMARY = 60
 MAX_KEY_DATES = 3
 
-# The Q&A categories (content.md): every item's tags include the one it belongs to.
-CATEGORIES = (
-    "婚姻家庭", "继承赡养", "土地房产", "借贷债务", "劳动用工", "交通事故", "侵权纠纷", "消费合同",
-    "禁毒", "反诈骗", "刑事治安", "未成年人", "社保行政", "宪法法治", "法律援助",
-)
 ARTICLE_FIELDS = {"slug", "title", "summary", "laws", "tags", "key_dates", "reviewed"}
 
 

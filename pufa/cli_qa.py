@@ -181,7 +181,7 @@ def _print_rows(rows: list[Any], as_json: bool) -> None:
 
 def _list(month: str | None, category: str | None, status: str | None, as_json: bool) -> None:
     from bot.consultations import list_consultations, month_bounds
-    from bot.kb import ALL_CATEGORIES
+    from core.categories import ALL_CATEGORIES
 
     cli = _cli()
     if category and category not in ALL_CATEGORIES:

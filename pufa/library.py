@@ -9,9 +9,10 @@ from typing import Any
 
 from cases.library import LIBRARY_DIR as CASES_DIR
 from cases.library import Case, CaseRenderer, load_cases
-from content.articles import CATEGORIES, Article, ArticleRenderer, load_articles
 from content.articles import LIBRARY_DIR as ARTICLES_DIR
+from content.articles import Article, ArticleRenderer, load_articles
 from content.keydates import KeyDateRegistry, load_key_dates
+from core.categories import CATEGORIES
 from core.errors import ValidationProblems
 from core.frontmatter import Problem
 

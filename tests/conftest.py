@@ -33,7 +33,7 @@ PG_ADMIN_URL = os.environ.get("PUFA_TEST_PG_URL", "postgresql+psycopg://postgres
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's .env or environment, and network use outside loopback fails."""
     for key in list(os.environ):
-        if key.startswith("PUFA_") and key != "PUFA_TEST_PG_URL" or key == "DATABASE_URL":
+        if (key.startswith("PUFA_") and key != "PUFA_TEST_PG_URL") or key == "DATABASE_URL":
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
 

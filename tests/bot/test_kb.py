@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb import CATEGORIES, load_knowledge_base
+from bot.kb import load_knowledge_base
+from core.categories import CATEGORIES
 from core.errors import ValidationProblems
 
 VARS = {"sifasuo": "青山镇司法所", "township": "青山镇", "bot_name": "普法助手", "help_line": "x", "trigger": "普法"}

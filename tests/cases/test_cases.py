@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cases.library import CaseRenderer, load_cases
-from content.articles import CATEGORIES
 from content.keydates import load_key_dates
+from core.categories import CATEGORIES
 
 GLOBALS = {"bot_name": "普法助手", "sifasuo": "青山镇司法所", "township": "青山镇", "help_line": "12348", "trigger": "普法"}
 KEYS = load_key_dates().ids
