@@ -93,8 +93,10 @@ def set_enabled(session: Session, ident: str, enabled: bool, now: datetime) -> G
     return group
 
 
-def active_room_ids(session: Session) -> set[str]:
-    return set(session.scalars(select(Group.room_id).where(Group.enabled.is_(True))))
+def is_active(session: Session, room_id: str) -> bool:
+    """Is this room registered and enabled? One indexed look-up (room_id is unique), for every inbound message."""
+    found = session.scalar(select(Group.id).where(Group.room_id == room_id, Group.enabled.is_(True)))
+    return found is not None
 
 
 def resolve_targets(session: Session, spec: str) -> list[Group]:

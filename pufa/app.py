@@ -111,6 +111,11 @@ class App:
             log.info("bot stopped after %d messages", self.bot.handled)
 
 
+def build_reply_renderer(settings: Settings) -> ReplyRenderer:
+    """The one Jinja2 environment for bot replies, with the township's variables."""
+    return ReplyRenderer(text_environment([BOT_TEMPLATES]), template_globals(settings))
+
+
 def build_qa(settings: Settings, kb: KnowledgeBase | None = None) -> QAService:
     """Load and validate the knowledge base (all-or-nothing) and build the matcher."""
     variables = template_globals(settings)
@@ -124,7 +129,7 @@ def build_app(settings: Settings, transport: BaseTransport, db: Database, clock:
 
     def is_registered(room_id: str) -> bool:
         with db.sessions() as session:
-            return room_id in group_registry.active_room_ids(session)
+            return group_registry.is_active(session, room_id)
 
     qa = build_qa(settings)
     hasher = IdHasher(settings.hash_secret.get_secret_value())
@@ -136,9 +141,9 @@ def build_app(settings: Settings, transport: BaseTransport, db: Database, clock:
         .add("question", QuestionHandler(qa, db.sessions, hasher, clock.now))
         .add("help", HelpHandler())
     )
-    env = text_environment([BOT_TEMPLATES])
-    renderer = ReplyRenderer(env, template_globals(settings))
-    bot = BotService(transport, Addressing(settings.bot_name, settings.trigger_words), pipeline, renderer)
+    bot = BotService(
+        transport, Addressing(settings.bot_name, settings.trigger_words), pipeline, build_reply_renderer(settings)
+    )
     return App(settings=settings, db=db, transport=transport, bot=bot, clock=clock,
                scheduling=build_scheduling(settings, db, transport, clock))
 

@@ -66,12 +66,10 @@ def ask_command(
             raise UserError("问题不能为空")
     cli = _cli()
     s = cli.settings()
-    from bot.service import ReplyRenderer
-    from core.templating import text_environment
-    from pufa.app import BOT_TEMPLATES, template_globals
+    from pufa.app import build_reply_renderer
 
     qa = _qa()
-    renderer = ReplyRenderer(text_environment([BOT_TEMPLATES]), template_globals(s))
+    renderer = build_reply_renderer(s)
     db = cli._open_db() if record else None
     try:
         for text in questions:

@@ -21,7 +21,8 @@ def test_groups_are_keyed_by_room_id_and_resolved_by_spec(db, clock) -> None:
         assert [g.name for g in registry.resolve_targets(s, "1,333@chatroom")] == ["一组", "😀群"]
         registry.set_enabled(s, "2", False, clock.now())
     with db.sessions() as s:
-        assert registry.active_room_ids(s) == {"111@chatroom", "333@chatroom"}
+        active = {room for room in ("111@chatroom", "222@chatroom", "333@chatroom", "999@chatroom") if registry.is_active(s, room)}
+        assert active == {"111@chatroom", "333@chatroom"}
         with pytest.raises(UserError, match="已停用"):
             registry.resolve_targets(s, "2")
         with pytest.raises(UserError, match="没有带标签"):
