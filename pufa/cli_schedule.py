@@ -179,6 +179,14 @@ def content_preview(slug: Annotated[str, typer.Argument(help="文章或案例的
 
 
 # -- calendar --------------------------------------------------------------------------------------
+def _occurrences(session: Any, year: int) -> list[Any]:
+    """Every key-date occurrence of a year: built-in rules, staff dates and per-year overrides."""
+    from content.keydates import load_key_dates
+    from scheduler.calendar import custom_rows, occurrences_in
+
+    return occurrences_in(load_key_dates(), custom_rows(session), year, pufa_month=_cli().settings().pufa_month)
+
+
 @calendar_app.callback(invoke_without_command=True)
 def calendar_show(
     ctx: typer.Context,
@@ -188,15 +196,11 @@ def calendar_show(
     """列出某年的全部普法节点：日期、名称、相关法律。"""
     if ctx.invoked_subcommand is not None:
         return
-    from content.keydates import load_key_dates
-    from scheduler.calendar import custom_rows, occurrences_in
-
     chosen = _year(year)
-    s = _cli().settings()
     db = _cli()._open_db()
     try:
         with db.sessions() as session:
-            occurrences = occurrences_in(load_key_dates(), custom_rows(session), chosen, pufa_month=s.pufa_month)
+            occurrences = _occurrences(session, chosen)
     finally:
         db.dispose()
     if as_json:
@@ -262,16 +266,12 @@ def calendar_override(
 
 # -- plan ------------------------------------------------------------------------------------------
 def _build_plan(session: Any, year: int) -> list[Any]:
-    from content.keydates import load_key_dates
-    from scheduler.calendar import custom_rows, occurrences_in
     from scheduler.planner import library_entries, plan_campaigns
 
-    s = _cli().settings()
     entries = library_entries(session)
     if not entries:
         raise UserError("数据库里还没有内容，请先运行 pufa content import")
-    occurrences = occurrences_in(load_key_dates(), custom_rows(session), year, pufa_month=s.pufa_month)
-    return plan_campaigns(occurrences, entries, s.tz)
+    return plan_campaigns(_occurrences(session, year), entries, _cli().settings().tz)
 
 
 @plan_app.callback(invoke_without_command=True)
