@@ -30,6 +30,35 @@ class LibraryItem(Protocol):
     def to_data(self) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True)
+class StoredItem:
+    """A content_items row read back as a LibraryItem (e.g. to copy the live library into a rehearsal)."""
+
+    slug: str
+    kind: str
+    title: str
+    tags: tuple[str, ...]
+    key_dates: tuple[str, ...]
+    reviewed: date | None
+    checksum: str
+    data: dict[str, Any]
+
+    def to_data(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def stored_library(session: Session) -> list[StoredItem]:
+    """Every imported article and case, in the shape `import_items` takes."""
+    rows = session.scalars(select(ContentItem).where(ContentItem.kind.in_(("article", "case"))))
+    return [
+        StoredItem(
+            row.slug, row.kind, row.title, tuple(t for t in row.tags.split(",") if t),
+            tuple(k for k in row.key_dates.split(",") if k), row.reviewed, row.checksum, dict(row.data),
+        )
+        for row in rows
+    ]
+
+
 @dataclass
 class ImportReport:
     added: int = 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -467,29 +466,13 @@ def outbox_cancel(item_id: Annotated[int, typer.Argument(help="发送记录编�
 
 
 # -- simulate --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _StoredItem:
-    """A content_items row in the shape `content.store.import_items` takes (for copying into the rehearsal)."""
-
-    slug: str
-    kind: str
-    title: str
-    tags: tuple[str, ...]
-    key_dates: tuple[str, ...]
-    reviewed: date | None
-    checksum: str
-    data: dict[str, Any]
-
-    def to_data(self) -> dict[str, Any]:
-        return dict(self.data)
-
-
 def _rehearsal_inputs() -> tuple[list[Any], list[dict[str, Any]], str]:
     """Content and staff dates from the real database when there is one (nothing is written to it), else the
     library files."""
     from sqlalchemy import select
 
-    from core.models import ContentItem, CustomKeyDate
+    from content.store import stored_library
+    from core.models import CustomKeyDate
     from pufa.library import load_library, require_clean
 
     s = _cli().settings()
@@ -500,11 +483,7 @@ def _rehearsal_inputs() -> tuple[list[Any], list[dict[str, Any]], str]:
         db = _cli()._open_db()
         try:
             with db.sessions() as session:
-                items = [
-                    _StoredItem(i.slug, i.kind, i.title, tuple(t for t in i.tags.split(",") if t),
-                                tuple(k for k in i.key_dates.split(",") if k), i.reviewed, i.checksum, dict(i.data))
-                    for i in session.scalars(select(ContentItem).where(ContentItem.kind.in_(("article", "case"))))
-                ]
+                items = list(stored_library(session))
                 dates = [
                     {"key": r.key, "year": r.year, "name": r.name, "rule": r.rule, "laws": r.laws, "tags": r.tags}
                     for r in session.scalars(select(CustomKeyDate))
