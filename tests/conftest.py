@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -29,6 +30,18 @@ TZ = ZoneInfo("Asia/Shanghai")
 PG_ADMIN_URL = os.environ.get("PUFA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _loopback_only(connect):
+    def guarded(self, address):
+        if isinstance(address, tuple) and not str(address[0]).startswith(_LOOPBACK):
+            raise RuntimeError(f"tests may not use the network outside loopback: {address[0]}")
+        return connect(self, address)
+
+    return guarded
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's .env or environment, and network use outside loopback fails."""
@@ -36,6 +49,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if (key.startswith("PUFA_") and key != "PUFA_TEST_PG_URL") or key == "DATABASE_URL":
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", _loopback_only(socket.socket.connect_ex))
 
 
 @pytest.fixture
