@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from bot.handlers import Reply
 from core.errors import UserError
 
 kb_app = typer.Typer(help="法律问答知识库（检查、统计）。", no_args_is_help=True)
@@ -74,10 +76,8 @@ def ask_command(
     try:
         for text in questions:
             outcome = qa.ask(text)
-            if outcome.reply is None:
-                from bot.handlers import Reply
-
-                outcome = type(outcome)(outcome.result, Reply("help.txt.j2"), None)
+            if outcome.reply is None:  # not a legal question: the bot would show its help menu
+                outcome = replace(outcome, reply=Reply("help.txt.j2"))
             if record and outcome.result.category != "其他":
                 _record(db, s, text, outcome)
             payload = _as_json(text, outcome, renderer)
