@@ -55,13 +55,14 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    answer_threshold: float = 0.42  # confidence at or above: answer; below: pending, for staff to follow up
+    answer_threshold: float = 0.65  # confidence at or above: answer; below: pending, for staff to follow up
     menu_ratio: float = 0.9  # second best within this ratio of the best (and another entry): offer a menu
     bigram_weight: float = 0.35
     keyword_boost: int = 2
     k1: float = 1.2
     b: float = 0.5
     alpha: float = 0.3
+    cnb_alpha: float = 1.0
     # Declined as chatter when the classifier gives 其他 at least this probability: naive Bayes posteriors are
     # overconfident, so a small share already means "this reads like ordinary group talk" (tuned on the dev set).
     other_threshold: float = 0.01
@@ -172,8 +173,55 @@ class CategoryClassifier:
         return {cls: v / norm for cls, v in exp.items()}
 
 
+class ComplementNB:
+    """Weight-normalised complement naive Bayes (Rennie et al., 2003) over log-scaled, length-normalised counts.
+
+    Picks the legal category once the chatter gate has passed: it estimates each class from the text of all OTHER
+    classes, which is steadier than plain naive Bayes when categories have uneven amounts of phrasing.
+    """
+
+    def __init__(self, documents: dict[str, list[list[str]]], alpha: float) -> None:
+        self.classes = list(documents)
+        totals: Counter[str] = Counter()
+        per_class: dict[str, Counter[str]] = {cls: Counter() for cls in self.classes}
+        for cls, docs in documents.items():
+            for doc in docs:
+                scaled = {f: math.log1p(t) for f, t in Counter(doc).items()}
+                length = math.sqrt(sum(v * v for v in scaled.values())) or 1.0
+                for f, v in scaled.items():
+                    per_class[cls][f] += v / length
+                    totals[f] += v / length
+        grand = sum(totals.values())
+        size = len(totals)
+        columns = []
+        for cls in self.classes:
+            own = per_class[cls]
+            denominator = math.log(alpha * size + grand - sum(own.values()))
+            column = {f: math.log(alpha + total - own[f]) - denominator for f, total in totals.items()}
+            norm = sum(abs(v) for v in column.values()) or 1.0
+            columns.append({f: v / norm for f, v in column.items()})
+        # feature → one weight per class, so scoring touches each query feature once
+        self.weights: dict[str, tuple[float, ...]] = {f: tuple(col[f] for col in columns) for f in totals}
+
+    def best(self, features: Sequence[str]) -> str | None:
+        counts = Counter(f for f in features if f in self.weights)
+        if not counts:
+            return None
+        scores = [0.0] * len(self.classes)
+        for f, t in counts.items():
+            scale = math.log1p(t)
+            for i, w in enumerate(self.weights[f]):
+                scores[i] += scale * w
+        return self.classes[min(range(len(scores)), key=scores.__getitem__)]
+
+
 def _features(words: Sequence[str], grams: Sequence[str]) -> list[str]:
     return [*words, *(f"b:{g}" for g in grams)]
+
+
+def _category_features(words: Sequence[str], grams: Sequence[str], text: str) -> list[str]:
+    """Words, bigrams and single characters: single characters help most with typos and dialect."""
+    return [*words, *(f"b:{g}" for g in grams), *(f"u:{c}" for c in text if "\u4e00" <= c <= "\u9fff")]
 
 
 def load_chatter() -> list[str]:
@@ -200,6 +248,7 @@ class Matcher:
         }
         word_docs, gram_docs = [], []
         training: dict[str, list[list[str]]] = {category: [] for category in CATEGORIES}
+        category_training: dict[str, list[list[str]]] = {category: [] for category in CATEGORIES}
         for entry in self.entries:
             words = [w for q in entry.questions for w in tokenized[q][0]]
             keyword_tokens = [t for k in entry.keywords for t in tokenized[k][0]]
@@ -207,6 +256,7 @@ class Matcher:
             gram_docs.append([g for p in (*entry.questions, " ".join(entry.keywords)) for g in tokenized[p][1]])
             for phrase in (*entry.questions, " ".join(entry.keywords)):
                 training[entry.category].append(_features(*tokenized[phrase]))
+                category_training[entry.category].append(_category_features(*tokenized[phrase], phrase))
         self._word_sets = [frozenset(d) for d in word_docs]
         self._gram_sets = [frozenset(d) for d in gram_docs]
         self.words = BM25Index(word_docs, self.config.k1, self.config.b)
@@ -214,6 +264,7 @@ class Matcher:
             _features(self.tokenizer.words(line), self.tokenizer.bigrams(line)) for line in load_chatter()
         ]
         self.classifier = CategoryClassifier({k: v for k, v in training.items() if v}, self.config.alpha)
+        self.categoriser = ComplementNB({k: v for k, v in category_training.items() if v}, self.config.cnb_alpha)
         self.grams = BM25Index(gram_docs, self.config.k1, self.config.b)
         # Entries are ranked only within the category the classifier chose: one small index per category keeps a
         # query's work proportional to that category, not to the whole knowledge base.
@@ -233,12 +284,13 @@ class Matcher:
         posteriors = self.classifier.posteriors(_features(words, grams))
         if not posteriors:
             return MatchResult(kind="other", category=OTHER, score=0.0, tokens=tuple(words))
-        category = max(posteriors, key=posteriors.__getitem__)
-        if posteriors.get(OTHER, 0.0) >= self.config.other_threshold:
-            category = OTHER
         category_scores = {c: round(p, 4) for c, p in sorted(posteriors.items(), key=lambda i: -i[1])[:5]}
-        if category == OTHER:
-            return MatchResult("other", OTHER, posteriors[OTHER], None, (), category_scores, tuple(words))
+        chatter = posteriors.get(OTHER, 0.0)
+        category = OTHER if chatter >= self.config.other_threshold else self.categoriser.best(
+            _category_features(words, grams, text)
+        )
+        if category is None or category == OTHER:
+            return MatchResult("other", OTHER, round(chatter, 4), None, (), category_scores, tuple(words))
         members, word_index, gram_index = self._by_category[category]
         combined: dict[int, float] = defaultdict(float)
         for doc, score in word_index.scores(words).items():
@@ -253,7 +305,7 @@ class Matcher:
         if not candidates:
             return MatchResult("pending", category, 0.0, None, (), category_scores, tuple(words))
         coverage = self._coverage(words, grams, in_category[0][0])
-        confidence = round(min(1.0, posteriors[category] * (0.5 + coverage)), 4)
+        confidence = round(min(1.0, (1.0 - chatter) * (0.5 + coverage)), 4)
         best, rest = candidates[0], candidates[1:]
         cfg = self.config
         if confidence < cfg.answer_threshold:
