@@ -13,14 +13,17 @@ plain-BM25 baseline in benchmarks/qa_quality.py.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
 import math
+import pickle
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jieba
 import yaml
@@ -229,6 +232,36 @@ def load_chatter() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+_CACHE_VERSION = "1"
+
+
+def _read_cache(path: Path | None) -> tuple[Any, ...] | None:
+    """The built indexes from an earlier start (our own file under the data directory), or None."""
+    if path is None or not path.exists():
+        return None
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # a damaged or foreign cache is rebuilt, never trusted
+        logging.getLogger(__name__).warning("ignoring unreadable matcher cache %s", path)
+        return None
+
+
+def _write_cache(path: Path | None, state: tuple[Any, ...]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob("matcher-*.pickle"):
+            old.unlink(missing_ok=True)
+        temporary = path.with_suffix(".tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(path)  # atomic: a crash never leaves half a cache
+    except OSError:
+        logging.getLogger(__name__).warning("could not write matcher cache %s", path)
+
+
 def _normalise_input(text: str) -> str:
     text = _XML.sub(" ", text)  # WeChat app-message XML payloads: keep only the visible words
     return text[:500]
@@ -241,6 +274,26 @@ class Matcher:
         keywords = {k for e in kb.entries for k in e.keywords}
         self.tokenizer = Tokenizer(extra_words=keywords, cache_dir=cache_dir)
         self.entries: list[Entry] = list(kb.entries)
+        cache = cache_dir / f"matcher-{self._fingerprint()}.pickle" if cache_dir is not None else None
+        state = _read_cache(cache)
+        if state is None:
+            state = self._build()
+            _write_cache(cache, state)
+        (self._word_sets, self._gram_sets, self.words, self.grams, self.classifier, self.categoriser,
+         self._by_category) = state
+
+    def _fingerprint(self) -> str:
+        """Everything the built indexes depend on: entries, lexicon files, chatter, configuration, this code."""
+        digest = hashlib.sha256(_CACHE_VERSION.encode())
+        digest.update(repr(self.config).encode())
+        for entry in self.entries:
+            digest.update(repr((entry.id, entry.category, entry.questions, entry.keywords)).encode())
+        for path in sorted(LEXICON.iterdir()):
+            digest.update(path.name.encode() + path.read_bytes())
+        digest.update(Path(__file__).read_bytes())
+        return digest.hexdigest()[:24]
+
+    def _build(self) -> tuple[Any, ...]:
         tokenized = {
             phrase: (self.tokenizer.words(phrase), self.tokenizer.bigrams(phrase))
             for entry in self.entries
@@ -257,25 +310,29 @@ class Matcher:
             for phrase in (*entry.questions, " ".join(entry.keywords)):
                 training[entry.category].append(_features(*tokenized[phrase]))
                 category_training[entry.category].append(_category_features(*tokenized[phrase], phrase))
-        self._word_sets = [frozenset(d) for d in word_docs]
-        self._gram_sets = [frozenset(d) for d in gram_docs]
-        self.words = BM25Index(word_docs, self.config.k1, self.config.b)
         training[OTHER] = [
             _features(self.tokenizer.words(line), self.tokenizer.bigrams(line)) for line in load_chatter()
         ]
-        self.classifier = CategoryClassifier({k: v for k, v in training.items() if v}, self.config.alpha)
-        self.categoriser = ComplementNB({k: v for k, v in category_training.items() if v}, self.config.cnb_alpha)
-        self.grams = BM25Index(gram_docs, self.config.k1, self.config.b)
+        k1, b = self.config.k1, self.config.b
         # Entries are ranked only within the category the classifier chose: one small index per category keeps a
         # query's work proportional to that category, not to the whole knowledge base.
-        self._by_category: dict[str, tuple[list[int], BM25Index, BM25Index]] = {}
+        by_category: dict[str, tuple[list[int], BM25Index, BM25Index]] = {}
         for category in {e.category for e in self.entries}:
             members = [i for i, e in enumerate(self.entries) if e.category == category]
-            self._by_category[category] = (
+            by_category[category] = (
                 members,
-                BM25Index([word_docs[i] for i in members], self.config.k1, self.config.b),
-                BM25Index([gram_docs[i] for i in members], self.config.k1, self.config.b),
+                BM25Index([word_docs[i] for i in members], k1, b),
+                BM25Index([gram_docs[i] for i in members], k1, b),
             )
+        return (
+            [frozenset(d) for d in word_docs],
+            [frozenset(d) for d in gram_docs],
+            BM25Index(word_docs, k1, b),
+            BM25Index(gram_docs, k1, b),
+            CategoryClassifier({k: v for k, v in training.items() if v}, self.config.alpha),
+            ComplementNB({k: v for k, v in category_training.items() if v}, self.config.cnb_alpha),
+            by_category,
+        )
 
     def match(self, question: str) -> MatchResult:
         text = _normalise_input(question)

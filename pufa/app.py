@@ -6,33 +6,30 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handlers import Addressing, GroupGate, HelpHandler, Pipeline, UnaddressedFilter
-from bot.kb import KnowledgeBase, load_knowledge_base
-from bot.matcher import Matcher
-from bot.qa import MenuPickHandler, QAService, QuestionHandler
-from bot.service import BotService, ReplyRenderer
+from bot.qa import MenuPickHandler, QuestionHandler
+from bot.service import BotService
+from bot.staff import StaffCommandHandler
+from bot.welcome import WelcomePolicy
 from core import groups as group_registry
 from core.clock import Clock, SystemClock
 from core.db import create_db_engine, create_session_factory
 from core.errors import UserError
 from core.hashing import IdHasher
-from core.migrate import needs_upgrade, upgrade
 from core.settings import Settings
-from core.templating import text_environment
 from core.transport import BaseTransport
+
+# Q&A wiring lives in a light module so `pufa ask` starts without the database and scheduler stack.
+from pufa.qa_wiring import build_qa, build_reply_renderer, template_globals
 from scheduler.dispatcher import Dispatcher, SendPolicy
 from scheduler.rendering import ContentRenderer
 from scheduler.service import SchedulingService
 
 log = logging.getLogger(__name__)
-
-BOT_TEMPLATES = Path(__file__).resolve().parent.parent / "bot" / "templates"
 
 
 @dataclass
@@ -45,6 +42,8 @@ class Database:
 
 
 def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    from core.migrate import needs_upgrade, upgrade  # alembic is only needed here
+
     engine = create_db_engine(settings.effective_database_url)
     try:
         if migrate and needs_upgrade(engine):
@@ -55,16 +54,6 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
         engine.dispose()
         raise UserError(f"无法打开或升级数据库（{type(exc).__name__}）：请检查 DATABASE_URL 和数据库服务") from exc
     return Database(engine=engine, sessions=create_session_factory(engine))
-
-
-def template_globals(settings: Settings) -> dict[str, Any]:
-    return {
-        "bot_name": settings.bot_name,
-        "sifasuo": settings.sifasuo_name,
-        "township": settings.township,
-        "help_line": settings.help_line,
-        "trigger": settings.trigger_words[0] if settings.trigger_words else "咨询",
-    }
 
 
 @dataclass
@@ -88,6 +77,7 @@ class App:
                 loop.add_signal_handler(sig, self.request_stop)
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
+        self.transport.on_member_joined(self.bot.on_member_joined)
         await self.transport.start(self.bot.on_message)
         if self.scheduling is not None:
             await self.scheduling.start()
@@ -111,19 +101,6 @@ class App:
             log.info("bot stopped after %d messages", self.bot.handled)
 
 
-def build_reply_renderer(settings: Settings) -> ReplyRenderer:
-    """The one Jinja2 environment for bot replies, with the township's variables."""
-    return ReplyRenderer(text_environment([BOT_TEMPLATES]), template_globals(settings))
-
-
-def build_qa(settings: Settings, kb: KnowledgeBase | None = None) -> QAService:
-    """Load and validate the knowledge base (all-or-nothing) and build the matcher."""
-    variables = template_globals(settings)
-    kb = kb or load_knowledge_base(variables)
-    matcher = Matcher(kb, cache_dir=settings.data_dir / "cache")
-    return QAService(kb, matcher, variables)
-
-
 def build_app(settings: Settings, transport: BaseTransport, db: Database, clock: Clock | None = None) -> App:
     clock = clock or SystemClock(settings.tz)
 
@@ -135,14 +112,18 @@ def build_app(settings: Settings, transport: BaseTransport, db: Database, clock:
     hasher = IdHasher(settings.hash_secret.get_secret_value())
     pipeline = (
         Pipeline()
+        .add("staff", StaffCommandHandler(db.sessions, settings.staff_wechat_ids, clock.now,
+                                          account=settings.account_id, tz=settings.tz))
         .add("menu-pick", MenuPickHandler(qa, db.sessions, hasher, clock.now))
         .add("unaddressed", UnaddressedFilter())
         .add("group-gate", GroupGate(is_registered))
         .add("question", QuestionHandler(qa, db.sessions, hasher, clock.now))
         .add("help", HelpHandler())
     )
+    welcome = WelcomePolicy(is_registered, enabled=settings.welcome_enabled, custom_text=settings.welcome_message)
     bot = BotService(
-        transport, Addressing(settings.bot_name, settings.trigger_words), pipeline, build_reply_renderer(settings)
+        transport, Addressing(settings.bot_name, settings.trigger_words), pipeline, build_reply_renderer(settings),
+        welcome=welcome,
     )
     return App(settings=settings, db=db, transport=transport, bot=bot, clock=clock,
                scheduling=build_scheduling(settings, db, transport, clock))

@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.table import Table
 from typer._click import exceptions as click_errors  # typer 0.29 vendors click; pinned in pyproject
 
-from core import groups as group_registry
 from core.errors import UserError, ValidationProblems
 from core.logging_setup import setup_logging
 from core.settings import Settings, load_settings
@@ -71,6 +70,13 @@ def main_callback(
     """普法助手：村级微信群普法推送、法律咨询解答与统计。"""
 
 
+def _groups() -> Any:
+    """The group registry, imported on first use: it pulls in SQLAlchemy, which `pufa ask` does not need."""
+    from core import groups
+
+    return groups
+
+
 def _now() -> datetime:
     return datetime.now(settings().tz)
 
@@ -94,15 +100,15 @@ def init_command(
         with db.sessions.begin() as session:
             added = 0
             if demo:
-                existing = {g.room_id for g in group_registry.list_groups(session)}
+                existing = {g.room_id for g in _groups().list_groups(session)}
                 for room_id, name, village, tag, members in DEMO_GROUPS:
                     if room_id not in existing:
-                        group_registry.add_group(
+                        _groups().add_group(
                             session, room_id=room_id, name=name, village=village, tags=[tag],
                             member_count=members, now=_now(),
                         )
                         added += 1
-            total = len(group_registry.list_groups(session))
+            total = len(_groups().list_groups(session))
         imported = cli_schedule.import_starter_library_if_empty(db)
     finally:
         db.dispose()
@@ -130,7 +136,7 @@ def run_command(
     from pufa.app import build_app
 
     with db.sessions() as session:
-        known = [(g.room_id, g.name, g.member_count) for g in group_registry.list_groups(session, include_disabled=False)]
+        known = [(g.room_id, g.name, g.member_count) for g in _groups().list_groups(session, include_disabled=False)]
     console = ConsoleTransport(bot_name=s.bot_name, tz=s.tz, groups=known)
     bot_app = build_app(s, console, db)
     asyncio.run(bot_app.run())
@@ -168,7 +174,7 @@ def groups_list(
                     "id": g.id, "room_id": g.room_id, "name": g.name, "village": g.village,
                     "tags": g.tag_list, "enabled": g.enabled, "member_count": g.member_count,
                 }
-                for g in group_registry.list_groups(session)
+                for g in _groups().list_groups(session)
             ]
     finally:
         db.dispose()
@@ -200,9 +206,9 @@ def groups_add(
     db = _open_db()
     try:
         with db.sessions.begin() as session:
-            group = group_registry.add_group(
+            group = _groups().add_group(
                 session, room_id=room_id, name=name or room_id, village=village,
-                tags=group_registry.parse_tags(tags), member_count=members, now=_now(),
+                tags=_groups().parse_tags(tags), member_count=members, now=_now(),
             )
             gid, gname = group.id, group.name
     finally:
@@ -214,7 +220,7 @@ def _toggle(ident: str, enabled: bool) -> None:
     db = _open_db()
     try:
         with db.sessions.begin() as session:
-            group = group_registry.set_enabled(session, ident, enabled, _now())
+            group = _groups().set_enabled(session, ident, enabled, _now())
             label = group.name or group.room_id
     finally:
         db.dispose()
@@ -244,6 +250,11 @@ app.add_typer(cli_qa.consultations_app, name="consultations")
 from pufa import cli_schedule  # noqa: E402 - registered after the shared helpers above exist
 
 cli_schedule.register(app)
+
+# -- reports, demo data ------------------------------------------------------------------------
+from pufa import cli_reports  # noqa: E402 - registered after the shared helpers above exist
+
+cli_reports.register(app)
 
 
 # -- entry point -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def _cli() -> Any:
 
 
 def _qa() -> Any:
-    from pufa.app import build_qa
+    from pufa.qa_wiring import build_qa
 
     return build_qa(_cli().settings())
 
@@ -68,7 +68,7 @@ def ask_command(
             raise UserError("问题不能为空")
     cli = _cli()
     s = cli.settings()
-    from pufa.app import build_reply_renderer
+    from pufa.qa_wiring import build_reply_renderer
 
     qa = _qa()
     renderer = build_reply_renderer(s)
@@ -119,7 +119,7 @@ def _record(db: Any, s: Any, text: str, outcome: Any) -> None:
 def kb_check() -> None:
     """检查知识库：类别、必填项、模板、重复编号，每类至少8条。有问题时列出文件和行号。"""
     from bot.kb import load_knowledge_base
-    from pufa.app import template_globals
+    from pufa.qa_wiring import template_globals
 
     cli = _cli()
     kb = load_knowledge_base(template_globals(cli.settings()), min_per_category=8)
@@ -130,7 +130,7 @@ def kb_check() -> None:
 def kb_stats(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出。")] = False) -> None:
     """按类别统计知识库条目数。"""
     from bot.kb import load_knowledge_base
-    from pufa.app import template_globals
+    from pufa.qa_wiring import template_globals
 
     cli = _cli()
     kb = load_knowledge_base(template_globals(cli.settings()))
@@ -178,8 +178,8 @@ def _print_rows(rows: list[Any], as_json: bool) -> None:
 
 
 def _list(month: str | None, category: str | None, status: str | None, as_json: bool) -> None:
-    from bot.consultations import list_consultations, month_bounds
     from core.categories import ALL_CATEGORIES
+    from reports.queries import list_consultations, month_bounds
 
     cli = _cli()
     if category and category not in ALL_CATEGORIES:

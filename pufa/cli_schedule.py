@@ -33,7 +33,7 @@ def _cli() -> Any:
 
 
 def _globals() -> dict[str, Any]:
-    from pufa.app import template_globals
+    from pufa.qa_wiring import template_globals
 
     return template_globals(_cli().settings())
 

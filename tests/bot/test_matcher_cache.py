@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.kb import KnowledgeBase, load_knowledge_base
+from bot.matcher import Matcher
+
+KB = """\
+- id: land-a
+  category: 土地房产
+  questions: [宅基地纠纷怎么办, 宅基地和邻居吵架]
+  keywords: [宅基地, 纠纷]
+  laws: [{law: 土地管理法}]
+  reviewed: 2026-11-27
+  answer: 宅基地边界纠纷可以先找村委会调解。
+- id: labor-a
+  category: 劳动用工
+  questions: [老板不给工钱咋办, 包工头欠薪跑了]
+  keywords: [工资, 欠薪]
+  laws: [{law: 劳动合同法}]
+  reviewed: 2026-11-27
+  answer: 可以打12333投诉。
+"""
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> KnowledgeBase:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "kb.yaml").write_text(textwrap.dedent(KB), encoding="utf-8")
+    return load_knowledge_base({"sifasuo": "x"}, folder)
+
+
+def test_the_built_indexes_are_reused_from_the_cache(kb, tmp_path: Path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    first = Matcher(kb, cache_dir=cache)
+    assert len(list(cache.glob("matcher-*.pickle"))) == 1
+    monkeypatch.setattr(Matcher, "_build", lambda self: pytest.fail("rebuilt although the cache was valid"))
+    second = Matcher(kb, cache_dir=cache)
+    question = "包工头不给工钱跑了咋办"
+    assert second.match(question) == first.match(question)
+
+
+def test_a_changed_knowledge_base_or_a_damaged_cache_is_rebuilt(kb, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    Matcher(kb, cache_dir=cache)
+    [old] = cache.glob("matcher-*.pickle")
+    changed = KnowledgeBase(entries=(replace(kb.entries[0], questions=(*kb.entries[0].questions, "邻居占了俺家宅基地")), kb.entries[1]))
+    Matcher(changed, cache_dir=cache)
+    [new] = cache.glob("matcher-*.pickle")
+    assert new != old  # one cache file, for the current knowledge base
+    new.write_bytes(b"not a pickle")
+    rebuilt = Matcher(changed, cache_dir=cache)
+    assert rebuilt.match("邻居占了俺家宅基地").category == "土地房产"
