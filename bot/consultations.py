@@ -2,18 +2,19 @@
 
 Counting rule: the same sender asking in the same category within 30 minutes counts once (`counted=False` for the
 repeats; the window starts at the question that was counted, so a long conversation counts once per half hour); a menu pick updates the consultation it belongs to instead of adding one. Senders are keyed hashes only.
+Listing and counting live in core.statistics, the one query layer for the bot, CLI, exports and web console.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFoundError, UserError
-from core.models import Consultation, Group, PendingMenu
+from core.models import Consultation, PendingMenu
+from core.statistics import count_person_times, month_bounds  # noqa: F401 - re-exported for bot.staff
 
 COUNT_WINDOW = timedelta(minutes=30)
 MENU_TTL = timedelta(minutes=10)
@@ -102,88 +103,6 @@ def take_menu_choice(session: Session, *, chat_hash: str, sender_hash: str, choi
             consultation.entry_id = entry_id
     session.delete(menu)
     return entry_id
-
-
-@dataclass(frozen=True)
-class ConsultationRow:
-    id: int
-    asked_at: datetime
-    group: str
-    category: str
-    question: str
-    entry_id: str | None
-    score: float
-    status: str
-    counted: bool
-    handled_note: str | None
-
-
-def month_bounds(month: str, tz) -> tuple[datetime, datetime]:
-    """'2026-11' → [2026-11-01 00:00, 2026-12-01 00:00) in the local time zone."""
-    import re
-
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", month.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise UserError(f"月份“{month}”格式不对，应写成 2026-11 这样的“年-月”")
-    year, mon = int(match.group(1)), int(match.group(2))
-    start = datetime(year, mon, 1, tzinfo=tz)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
-    return start, end
-
-
-def _query(start: datetime | None, end: datetime | None, category: str | None, status: str | None) -> Select:
-    query = select(Consultation, Group.name).outerjoin(Group, Consultation.group_id == Group.id)
-    conditions = []
-    if start is not None:
-        conditions.append(Consultation.asked_at >= start)
-    if end is not None:
-        conditions.append(Consultation.asked_at < end)
-    if category:
-        conditions.append(Consultation.category == category)
-    if status:
-        conditions.append(Consultation.status == status)
-    if conditions:
-        query = query.where(and_(*conditions))
-    return query.order_by(Consultation.asked_at, Consultation.id)
-
-
-def list_consultations(
-    session: Session,
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    category: str | None = None,
-    status: str | None = None,
-) -> list[ConsultationRow]:
-    rows = []
-    for consultation, group_name in session.execute(_query(start, end, category, status)):
-        rows.append(
-            ConsultationRow(
-                id=consultation.id,
-                asked_at=consultation.asked_at,
-                group=group_name or ("私聊" if consultation.chat_kind == "private" else ""),
-                category=consultation.category,
-                question=consultation.question,
-                entry_id=consultation.entry_id,
-                score=consultation.score,
-                status=consultation.status,
-                counted=consultation.counted,
-                handled_note=consultation.handled_note,
-            )
-        )
-    return rows
-
-
-def count_person_times(session: Session, start: datetime, end: datetime) -> int:
-    """解答法律咨询 N 人次 for a period, by the counting rule."""
-    return int(
-        session.scalar(
-            select(func.count(Consultation.id)).where(
-                Consultation.asked_at >= start, Consultation.asked_at < end, Consultation.counted.is_(True)
-            )
-        )
-        or 0
-    )
 
 
 def mark_handled(session: Session, consultation_id: int, note: str, now: datetime) -> Consultation:

@@ -179,7 +179,7 @@ def _print_rows(rows: list[Any], as_json: bool) -> None:
 
 def _list(month: str | None, category: str | None, status: str | None, as_json: bool) -> None:
     from core.categories import ALL_CATEGORIES
-    from reports.queries import list_consultations, month_bounds
+    from core.statistics import list_consultations, month_bounds
 
     cli = _cli()
     if category and category not in ALL_CATEGORIES:

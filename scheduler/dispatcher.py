@@ -428,7 +428,7 @@ class Dispatcher:
             return ob.FAILED
         total = len(parts)
         if claimed.parts_sent >= total:
-            self._finish(claimed.id, status=ob.SENT, sent_at=self.clock.now())
+            self._finish(claimed.id, status=ob.SENT, sent_at=self.clock.now(), member_count=claimed.member_count)
             return ob.SENT
         blocked = self.gate.blocked_until(self.clock.now(), total - claimed.parts_sent)
         if blocked is not None:

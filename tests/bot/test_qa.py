@@ -16,10 +16,10 @@ from bot.kb import load_knowledge_base
 from core import groups as registry
 from core.errors import UserError
 from core.models import Consultation
+from core.statistics import count_person_times, list_consultations
 from core.text import MAX_MESSAGE_CHARS
 from pufa.app import build_app
 from pufa.qa_wiring import build_qa, template_globals
-from reports.queries import count_person_times, list_consultations
 from tests.bot.fakes import FakeTransport, make_group_message, make_private_message
 
 WAGE_QUESTION = "俺在工地干了半年包工头不给钱跑了咋整"
