@@ -10,11 +10,12 @@ from jinja2 import Environment
 
 from bot.handlers import Addressing, Pipeline, Reply
 from core.text import split_message
-from core.transport import BaseTransport, InboundMessage
+from core.transport import BaseTransport, InboundMessage, MemberJoined
 
 log = logging.getLogger(__name__)
 
 ErrorHook = Callable[[BaseException, InboundMessage], None]
+Welcome = Callable[[MemberJoined], Reply | None]
 
 
 class ReplyRenderer:
@@ -40,12 +41,14 @@ class BotService:
         pipeline: Pipeline,
         renderer: ReplyRenderer,
         error_hook: ErrorHook | None = None,
+        welcome: Welcome | None = None,
     ) -> None:
         self.transport = transport
         self.addressing = addressing
         self.pipeline = pipeline
         self.renderer = renderer
         self.error_hook = error_hook or _log_error
+        self.welcome = welcome
         self.handled = 0
 
     async def on_message(self, message: InboundMessage) -> None:
@@ -60,6 +63,23 @@ class BotService:
             await self._send(message, parts, outcome.mention_sender)
         except Exception as exc:  # the boundary: one hook for everything unexpected
             self.error_hook(exc, message)
+
+    async def on_member_joined(self, event: MemberJoined) -> None:
+        """Transport callback for joins: the welcome message in registered groups. Never raises."""
+        if self.welcome is None:
+            return
+        try:
+            reply = self.welcome(event)
+            if reply is None:
+                return
+            for index, part in enumerate(self.renderer.render(reply)):
+                mentions = event.member_ids if index == 0 else ()
+                result = await self.transport.send_text(event.chat_id, part, mentions)
+                if not result.delivered:
+                    log.warning("welcome part %d not delivered: %s", index + 1, result.error)
+                    return
+        except Exception:  # the boundary: a welcome must never take the bot down
+            log.exception("error while welcoming new members in a group")
 
     async def _send(self, message: InboundMessage, parts: list[str], mention_sender: bool) -> None:
         mention = message.is_group and mention_sender

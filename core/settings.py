@@ -34,6 +34,9 @@ _LABELS: dict[str, str] = {
     "sifasuo_address": "PUFA_SIFASUO_ADDRESS（司法所地址）",
     "log_level": "PUFA_LOG_LEVEL（日志级别）",
     "transport": "PUFA_TRANSPORT（消息通道）",
+    "wechaty_watchdog_seconds": "PUFA_WECHATY_WATCHDOG_SECONDS（微信连接看门狗秒数）",
+    "welcome_enabled": "PUFA_WELCOME_ENABLED（新人入群欢迎）",
+    "welcome_message": "PUFA_WELCOME_MESSAGE（欢迎语）",
     "pacing_min_seconds": "PUFA_PACING_MIN_SECONDS（最短发送间隔）",
     "pacing_max_seconds": "PUFA_PACING_MAX_SECONDS（最长发送间隔）",
     "daily_cap": "PUFA_DAILY_CAP（每日发送上限）",
@@ -100,6 +103,9 @@ class Settings(BaseSettings):
     wechaty_endpoint: str = "127.0.0.1:8788"
     wechaty_token: SecretStr = SecretStr("")
     staff_wechat_ids: Annotated[list[str], NoDecode] = []
+    wechaty_watchdog_seconds: float = Field(default=30, ge=3, le=600)
+    welcome_enabled: bool = True
+    welcome_message: str = Field(default="", max_length=300)
 
     @field_validator("trigger_words", "staff_wechat_ids", mode="before")
     @classmethod

@@ -48,7 +48,23 @@ class ChatInfo:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MemberJoined:
+    """Someone joined a group (for the welcome message). Ids are raw platform ids: never store them."""
+
+    chat_id: str
+    chat_name: str
+    member_ids: tuple[str, ...]
+    member_names: tuple[str, ...]
+    joined_at: datetime  # tz-aware
+
+    def __post_init__(self) -> None:
+        if self.joined_at.tzinfo is None:
+            raise ValueError("MemberJoined.joined_at must be tz-aware")
+
+
 MessageCallback = Callable[[InboundMessage], Awaitable[None]]
+JoinCallback = Callable[[MemberJoined], Awaitable[None]]
 
 
 class TransportError(Exception):
@@ -59,6 +75,11 @@ class BaseTransport(abc.ABC):
     """Start/stop symmetric; `send_text` never raises for delivery problems, it reports them in SendResult."""
 
     name: str = "base"
+    join_callback: JoinCallback | None = None
+
+    def on_member_joined(self, callback: JoinCallback) -> None:
+        """Register the callback for membership events, before `start`. Transports that see no joins ignore it."""
+        self.join_callback = callback
 
     @abc.abstractmethod
     async def start(self, on_message: MessageCallback) -> None:

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.handlers import Addressing, GroupGate, HelpHandler, Pipeline, UnaddressedFilter
 from bot.qa import MenuPickHandler, QuestionHandler
 from bot.service import BotService
+from bot.staff import StaffCommandHandler
+from bot.welcome import WelcomePolicy
 from core import groups as group_registry
 from core.clock import Clock, SystemClock
 from core.db import create_db_engine, create_session_factory
@@ -110,14 +112,18 @@ def build_app(settings: Settings, transport: BaseTransport, db: Database, clock:
     hasher = IdHasher(settings.hash_secret.get_secret_value())
     pipeline = (
         Pipeline()
+        .add("staff", StaffCommandHandler(db.sessions, settings.staff_wechat_ids, clock.now,
+                                          account=settings.account_id, tz=settings.tz))
         .add("menu-pick", MenuPickHandler(qa, db.sessions, hasher, clock.now))
         .add("unaddressed", UnaddressedFilter())
         .add("group-gate", GroupGate(is_registered))
         .add("question", QuestionHandler(qa, db.sessions, hasher, clock.now))
         .add("help", HelpHandler())
     )
+    welcome = WelcomePolicy(is_registered, enabled=settings.welcome_enabled, custom_text=settings.welcome_message)
     bot = BotService(
-        transport, Addressing(settings.bot_name, settings.trigger_words), pipeline, build_reply_renderer(settings)
+        transport, Addressing(settings.bot_name, settings.trigger_words), pipeline, build_reply_renderer(settings),
+        welcome=welcome,
     )
     return App(settings=settings, db=db, transport=transport, bot=bot, clock=clock,
                scheduling=build_scheduling(settings, db, transport, clock))

@@ -130,8 +130,10 @@ def run_command(
     setup_logging(s.data_dir, s.log_level, verbose=verbose)
     db = _open_db()
     if chosen == "wechaty":
-        db.dispose()
-        raise UserError("微信通道（wechaty）还未接入本版本，请先用 --transport console 体验")
+        from pufa.wechaty_runner import run_wechaty
+
+        run_wechaty(s, db)
+        return
     from bot.transports.console import ConsoleTransport
     from pufa.app import build_app
 

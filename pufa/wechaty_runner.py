@@ -1,0 +1,35 @@
+"""`pufa run --transport wechaty`: the real WeChat through the Wechaty gateway (see gateway/ and the README)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from core.errors import UserError
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_wechaty(settings: Settings, db: Any) -> None:
+    from bot.transports.wechaty_transport import WechatyTimings, WechatyTransport
+    from pufa.app import build_app
+
+    token = settings.wechaty_token.get_secret_value().strip()
+    endpoint = settings.wechaty_endpoint.strip()
+    if not token:
+        db.dispose()
+        raise UserError("没有设置 PUFA_WECHATY_TOKEN：填写与微信网关（gateway）相同的令牌后再启动")
+    host, _, port = endpoint.rpartition(":")
+    if not host or not port.isdigit():
+        db.dispose()
+        raise UserError(f"PUFA_WECHATY_ENDPOINT“{endpoint}”格式不对，应写成 主机:端口，例如 127.0.0.1:8788")
+    if not settings.staff_wechat_ids:
+        log.warning("PUFA_STAFF_WECHAT_IDS is empty: nobody can use #绑定 and the other staff commands")
+    transport = WechatyTransport(
+        endpoint=endpoint, token=token, bot_name=settings.bot_name, tz=settings.tz,
+        timings=WechatyTimings.for_watchdog(settings.wechaty_watchdog_seconds),
+    )
+    print(f"普法助手正在连接微信网关 {endpoint}……（首次使用请按提示扫码登录，Ctrl+C 退出）", flush=True)
+    asyncio.run(build_app(settings, transport, db).run())
