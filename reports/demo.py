@@ -105,15 +105,19 @@ def _demo_content(session: Session, key_dates: list[KeyDate], now: datetime) -> 
     for item in session.scalars(select(ContentItem).order_by(ContentItem.id)):
         if item.kind in items:
             items[item.kind].append(item)
-    for kind, label in (("article", "普法文章"), ("case", "以案说法"), ("notice", "节点预告")):
+    for kind, label in (("article", "普法文章"), ("case", "以案说法")):
         if items[kind]:
             continue
         for n in range(1, 7):
             key = key_dates[(n - 1) % len(key_dates)].id if key_dates else ""
+            data: dict[str, Any] = {"laws": [], "tags": [], "key_dates": [key] if key else []}
+            if kind == "article":
+                data.update(summary="", body=f"演示{label}正文。")
+            else:
+                data.update(explainer="", facts="演示案情。", outcome="演示结果。", explanation="演示说法。",
+                            tip="演示提示。", path=f"{DEMO_PREFIX}{n}.md")
             item = ContentItem(slug=f"{DEMO_PREFIX}{kind}-{n}", kind=kind, title=f"演示{label}{n}", key_dates=key,
-                               tags="", data={"summary": "", "body": f"演示{label}正文。", "laws": [], "tags": [],
-                                              "key_dates": [key] if key else []},
-                               checksum=f"demo{n}", reviewed=None, imported_at=now)
+                               tags="", data=data, checksum=f"demo{n}", reviewed=None, imported_at=now)
             session.add(item)
             items[kind].append(item)
     session.flush()
@@ -171,7 +175,7 @@ def seed_demo(
         if end <= start:
             continue
         month_keys = [kd for kd in fixed if int(kd.rule["date"].split("-")[0]) == start.month]
-        plan = [(kd, kind) for kd in month_keys for kind in ("notice", "article", "case")]
+        plan = [(kd, kind) for kd in month_keys for kind in ("notice", "article", "case")]  # notices if imported
         plan += [(None, rng.choice(("article", "article", "case"))) for _ in range(6)]
         for index, (kd, kind) in enumerate(plan):
             if not content[kind]:
