@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFoundError, UserError
 from core.models import Consultation, PendingMenu
-from core.statistics import count_person_times, month_bounds  # noqa: F401 - re-exported for bot.staff
 
 COUNT_WINDOW = timedelta(minutes=30)
 MENU_TTL = timedelta(minutes=10)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handlers import SILENT, Outcome, Reply, Request
+from core import statistics
 from core.errors import UserError
 from core.models import AccountState, Consultation, ContentItem, Group, OutboxItem, Push
 
@@ -33,11 +34,10 @@ HELP = """工作人员命令（在群里直接发，不用 @）：
 
 
 def _month_bounds(month: str, tz: tzinfo) -> tuple[datetime, datetime]:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", month.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1970:
-        raise UserError(f"月份“{month}”格式不对，应写成 2026-11 这样的“年-月”，例如 #统计 2026-11")
-    year, mon = int(match.group(1)), int(match.group(2))
-    return datetime(year, mon, 1, tzinfo=tz), datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
+    try:
+        return statistics.month_bounds(month, tz)
+    except UserError:
+        raise UserError(f"月份“{month}”格式不对，应写成 2026-11 这样的“年-月”，例如 #统计 2026-11") from None
 
 
 class StaffCommandHandler:
@@ -139,12 +139,8 @@ class StaffCommandHandler:
         month = month or f"{now.astimezone(self._tz):%Y-%m}"
         start, end = _month_bounds(month, self._tz)
         counted = (Consultation.asked_at >= start, Consultation.asked_at < end, Consultation.counted.is_(True))
-        consultations = int(session.scalar(select(func.count(Consultation.id)).where(*counted)) or 0)
-        sent = int(session.scalar(
-            select(func.count(OutboxItem.id)).where(
-                OutboxItem.status == "sent", OutboxItem.sent_at >= start, OutboxItem.sent_at < end
-            )
-        ) or 0)
+        consultations = statistics.count_person_times(session, start, end)
+        sent = sum(cell.sent for cell in statistics.push_cells(session, start, end))
         groups = int(session.scalar(select(func.count(Group.id)).where(Group.enabled.is_(True))) or 0)
         lines = [
             f"{start:%Y年%m月}统计：",
