@@ -85,7 +85,7 @@ class WechatyTimings:
     def for_watchdog(cls, seconds: float) -> WechatyTimings:
         """Everything scaled from one figure: no event for `seconds` means the stream is dead."""
         return cls(watchdog_interval=seconds / 3, watchdog_timeout=seconds, login_timeout=max(seconds, 5.0),
-                   reconnect_max=max(min(seconds, 30.0), 1.0), send_wait=max(min(seconds, 20.0), 2.0))
+                   reconnect_max=max(min(seconds, 30.0), 1.0))
 
 
 def _to_datetime(timestamp: Any) -> datetime:
