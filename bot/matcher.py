@@ -65,10 +65,10 @@ class MatcherConfig:
     k1: float = 1.2
     b: float = 0.5
     alpha: float = 0.3
-    cnb_alpha: float = 1.0
+    cnb_alpha: float = 0.5
     # Declined as chatter when the classifier gives 其他 at least this probability: naive Bayes posteriors are
     # overconfident, so a small share already means "this reads like ordinary group talk" (tuned on the dev set).
-    other_threshold: float = 0.01
+    other_threshold: float = 0.03
 
 
 class Tokenizer:
