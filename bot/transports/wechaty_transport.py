@@ -296,10 +296,17 @@ class WechatyTransport(BaseTransport):
         client, self._client = self._client, None
         if client is None:
             return
+        puppet = client._puppet
+        if puppet is None:
+            return
+        # Only drop our side: no stop RPC, which would hang on a frozen gateway (the next client's start()
+        # restarts the puppet anyway).
         with contextlib.suppress(Exception):
-            puppet = client._puppet
-            if puppet is not None:
-                await asyncio.wait_for(puppet.stop(), 5)
+            puppet._event_stream.remove_all_listeners()
+        with contextlib.suppress(Exception):
+            if puppet.channel is not None:
+                puppet.channel.close()
+                puppet.channel = None
 
     def _touch(self) -> None:
         self._last_event = time.monotonic()
@@ -319,8 +326,10 @@ class WechatyTransport(BaseTransport):
                 continue  # a person has to scan; the puppet keeps sending fresh QR codes
             client = self._client
             if client is not None and client._puppet is not None:
-                try:
-                    await asyncio.wait_for(client.puppet.ding("pufa-watchdog"), t.rpc_timeout)
+                try:  # the gateway answers with a `dong` on the event stream, which touches _last_event
+                    await asyncio.wait_for(client.puppet.ding("pufa-watchdog"), t.watchdog_interval)
+                except TimeoutError:
+                    pass  # a hung gateway: the silence check below decides
                 except Exception as exc:  # the gateway is gone
                     return f"ding failed ({type(exc).__name__})"
             if time.monotonic() - self._last_event > t.watchdog_timeout:

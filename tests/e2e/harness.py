@@ -207,9 +207,12 @@ class Bot:
             )
         self.wait_logged_in(1)
 
-    def logins(self) -> int:
+    def log_text(self) -> str:
         path = self.data_dir / "logs" / "pufa.log"
-        return path.read_text(encoding="utf-8", errors="replace").count("微信已登录") if path.exists() else 0
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def logins(self) -> int:
+        return self.log_text().count("微信已登录")
 
     def wait_logged_in(self, times: int, timeout: float = 40) -> None:
         def probe() -> bool:

@@ -3,8 +3,11 @@ is still pending, with no duplicates."""
 
 from __future__ import annotations
 
+import signal
+import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,8 +20,8 @@ from tests.e2e.harness import ROOM1, ROOM2, ROOM3, Bot, Gateway, wait_for
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[Gateway, Bot]]:
+@contextmanager
+def running_stack(tmp_path: Path, *, with_push: bool) -> Iterator[tuple[Gateway, Bot]]:
     gateway = Gateway(tmp_path)
     bot = Bot(tmp_path, gateway, extra_env={"PUFA_PACING_MIN_SECONDS": "2", "PUFA_PACING_MAX_SECONDS": "2.2"})
     try:
@@ -26,13 +29,26 @@ def stack(tmp_path: Path) -> Iterator[tuple[Gateway, Bot]]:
         bot.cli("init")
         for room, name in ((ROOM1, "青山村一组"), (ROOM2, "青山村二组"), (ROOM3, "柳树村三组")):
             register(bot, room, name, "青山村")
-        queue_push(bot, due_in_seconds=1)
+        if with_push:
+            queue_push(bot, due_in_seconds=1)
         bot.start()
         yield gateway, bot
     finally:
         bot.stop()
         gateway.stop()
         print(bot.log_tail())
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[Gateway, Bot]]:
+    with running_stack(tmp_path, with_push=True) as running:
+        yield running
+
+
+@pytest.fixture
+def quiet_stack(tmp_path: Path) -> Iterator[tuple[Gateway, Bot]]:
+    with running_stack(tmp_path, with_push=False) as running:
+        yield running
 
 
 def test_the_bot_reconnects_after_a_gateway_restart_and_sends_the_rest_once(stack: tuple[Gateway, Bot]) -> None:
@@ -60,4 +76,23 @@ def test_the_bot_reconnects_after_a_gateway_restart_and_sends_the_rest_once(stac
     # And the conversation works again after the reconnect.
     gateway.say("wxid_zhangsan", ROOM1, "老板欠我工资不给怎么办", mention_bot=True)
     wait_for("an answer after the reconnect",
+             lambda: [m for m in gateway.bot_said(ROOM1) if "wxid_zhangsan" in m["mentions"]])
+
+
+def test_the_watchdog_rebuilds_the_client_when_the_gateway_goes_silent(quiet_stack: tuple[Gateway, Bot]) -> None:
+    """A frozen gateway keeps the TCP connection open but sends nothing: only the watchdog can notice."""
+    gateway, bot = quiet_stack
+    frozen_at = time.monotonic()
+    assert gateway.process is not None
+    gateway.process.send_signal(signal.SIGSTOP)
+    try:
+        wait_for("the watchdog to give up on the silent stream",
+                 lambda: "no events from the gateway" in bot.log_text(), timeout=15)
+        detected_after = time.monotonic() - frozen_at
+        assert detected_after < 8, detected_after  # watchdog 3 s + one ding interval, with slack for a busy CI
+    finally:
+        gateway.process.send_signal(signal.SIGCONT)
+    bot.wait_logged_in(2, timeout=40)
+    gateway.say("wxid_zhangsan", ROOM1, "老板欠我工资不给怎么办", mention_bot=True)
+    wait_for("an answer after the watchdog reconnect",
              lambda: [m for m in gateway.bot_said(ROOM1) if "wxid_zhangsan" in m["mentions"]])
