@@ -22,6 +22,7 @@ from core.models import AccountState, Consultation, ContentItem, Group, OutboxIt
 TEMPLATE = "staff.txt.j2"
 COMMAND = re.compile(r"^[#＃]\s*(绑定|解绑|待发|统计|暂停推送|恢复推送|帮助)(?:[\s\u2005\u3000]+(.*))?$", re.S)
 VILLAGE = re.compile(r"^[^\s#＃@,，:：]{1,20}$")
+WHO_AM_I = re.compile(r"^[#＃]\s*我的\s*(?:ID|id|微信ID|微信id)$")
 UPCOMING_LIMIT = 5
 
 HELP = """工作人员命令（在群里直接发，不用 @）：
@@ -30,7 +31,8 @@ HELP = """工作人员命令（在群里直接发，不用 @）：
 #待发 —— 查看接下来要推送的内容
 #统计 —— 本月咨询和推送数字；指定月份写 #统计 2026-11
 #暂停推送 / #恢复推送 —— 暂停或恢复所有群的推送
-#帮助 —— 显示本说明"""
+#帮助 —— 显示本说明
+（新同事：私聊机器人发 #我的ID，把得到的ID交给管理员登记）"""
 
 
 def _month_bounds(month: str, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -57,7 +59,14 @@ class StaffCommandHandler:
         self._tz = tz
 
     def handle(self, request: Request) -> Outcome:
-        match = COMMAND.match(request.text.strip())
+        text = request.text.strip()
+        if WHO_AM_I.match(text):
+            # Setting up staff: anyone may learn their own id, only in a private chat (never shown in a group).
+            if request.message.is_group:
+                return SILENT
+            return Reply(TEMPLATE, {"text": f"您的微信ID是：{request.message.sender_id}\n"
+                                            "请管理员把它填进 PUFA_STAFF_WECHAT_IDS，重启机器人后即可使用 #绑定 等命令。"})
+        match = COMMAND.match(text)
         if match is None:
             return None
         if request.message.sender_id not in self._staff:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from core.errors import UserError
@@ -21,6 +22,9 @@ def run_wechaty(settings: Settings, db: Any) -> None:
     if not token:
         db.dispose()
         raise UserError("没有设置 PUFA_WECHATY_TOKEN：填写与微信网关（gateway）相同的令牌后再启动")
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,128}", token):
+        db.dispose()
+        raise UserError("PUFA_WECHATY_TOKEN 只能用字母、数字、下划线、点和横线（可用 openssl rand -hex 16 生成）")
     host, _, port = endpoint.rpartition(":")
     if not host or not port.isdigit():
         db.dispose()

@@ -13,6 +13,8 @@ from tests.test_cli import pufa
     ("env", "expected"),
     [
         ({}, "错误：没有设置 PUFA_WECHATY_TOKEN：填写与微信网关（gateway）相同的令牌后再启动"),
+        ({"PUFA_WECHATY_TOKEN": "has space"},
+         "错误：PUFA_WECHATY_TOKEN 只能用字母、数字、下划线、点和横线（可用 openssl rand -hex 16 生成）"),
         ({"PUFA_WECHATY_TOKEN": "t", "PUFA_WECHATY_ENDPOINT": "localhost"},
          "错误：PUFA_WECHATY_ENDPOINT“localhost”格式不对，应写成 主机:端口，例如 127.0.0.1:8788"),
     ],

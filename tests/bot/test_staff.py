@@ -130,3 +130,11 @@ def test_welcome_is_configurable(settings, db, clock) -> None:
             assert transport.sent == []
         else:
             assert expected in transport.sent[0].text and "@普法助手" not in transport.sent[0].text
+
+
+def test_anyone_can_learn_their_own_id_in_a_private_chat_only(app) -> None:
+    run(app.transport.push(make_private_message("#我的ID", sender_id="wxid_newcomer")))
+    assert "wxid_newcomer" in app.transport.sent[-1].text
+    count = len(app.transport.sent)
+    run(app.transport.push(make_group_message("#我的ID", sender_id="wxid_newcomer")))
+    assert len(app.transport.sent) == count  # never shown in a group
