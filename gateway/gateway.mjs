@@ -171,6 +171,11 @@ async function main () {
     puppet = mockState.puppet
   } else {
     puppet = await loadProductionPuppet(puppetName)
+    // What a person at the gateway's terminal needs to see; the bot prints the QR code as a picture too.
+    puppet.on('scan', ({ qrcode, status }) => console.log(`请用本镇普法微信号扫码登录（状态 ${status}）：${qrcode || ''}`))
+    puppet.on('login', () => console.log('微信已登录'))
+    puppet.on('logout', () => console.log('微信已退出登录：请重新扫码（机器人终端会显示新的二维码）'))
+    puppet.on('error', (e) => console.error(`puppet 报错：${e && (e.data || e.message || e)}`))
   }
   const server = new PuppetServer({ endpoint, puppet, token, tls: { disable: true } })
   await server.start()

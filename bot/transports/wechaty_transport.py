@@ -59,13 +59,39 @@ def import_wechaty() -> ModuleType:
     return wechaty
 
 
-def _quiet_library_loggers() -> None:
-    """python-wechaty logs every event at INFO under its own logger names; keep our log readable."""
-    if log.isEnabledFor(logging.DEBUG):
-        return
-    for name in ("Wechaty", "PuppetService", "Contact", "ContactSelf", "Room", "Message", "Accessory", "Puppet",
-                 "WechatyPluginManager", "Favorite", "Image", "RoomInvitation", "Tag", "Friendship"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+class _RedactToken(logging.Filter):
+    """python-wechaty logs the token it was given ("there are endpoint<…> and token<…>"): never let it through."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "the endpoint will be used for service" in message:
+            return False  # printed on every connection, and only to show the token
+        if self._token:
+            if self._token in message:
+                record.msg, record.args = message.replace(self._token, "***"), None
+        return True
+
+
+def _adopt_library_loggers(token: str) -> None:
+    """python-wechaty gives each of its loggers its own stderr handler at INFO and stops propagation, so every
+    event is printed twice and never reaches our log file. Route them into our logging instead, at WARNING
+    (DEBUG when we are verbose), with the token redacted."""
+    import wechaty_puppet_service  # noqa: F401 - loaded lazily by wechaty; its loggers must exist now
+
+    level = logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger) or logger.propagate:
+            continue
+        formats = {getattr(h.formatter, "_fmt", None) for h in logger.handlers}
+        if formats == {"%(asctime)s - %(name)s - %(levelname)s - %(message)s"}:
+            logger.handlers = []
+            logger.propagate = True
+            logger.setLevel(level)
+            logger.addFilter(_RedactToken(token))
 
 
 @dataclass(frozen=True)
@@ -173,7 +199,7 @@ class WechatyTransport(BaseTransport):
         if not self._token:
             raise ConnectionError("PUFA_WECHATY_TOKEN is empty")
         self._wechaty = import_wechaty()
-        _quiet_library_loggers()
+        _adopt_library_loggers(self._token)
         self._on_message = on_message
         self._stopping.clear()
         self._supervisor = asyncio.create_task(self._supervise(), name="wechaty-supervisor")

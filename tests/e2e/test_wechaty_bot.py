@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core.models import Consultation, Group, OutboxItem
 from tests.e2e.conftest import database, queue_push, register
-from tests.e2e.harness import BOT_NAME, MENTION, ROOM1, ROOM2, ROOM3, STAFF_ID, Bot, Gateway, wait_for
+from tests.e2e.harness import BOT_NAME, MENTION, ROOM1, ROOM2, ROOM3, STAFF_ID, TOKEN, Bot, Gateway, wait_for
 
 pytestmark = pytest.mark.e2e
 PACING_MIN = 1.0
@@ -36,6 +36,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, B
         gateway.stop()
         print(bot.log_tail())
         assert code == 0, f"the bot did not stop cleanly on SIGTERM (exit {code})"
+        assert TOKEN not in bot.log_path.read_text(encoding="utf-8") + bot.log_text()  # secrets never logged
 
 
 def _mentioning(gateway: Gateway, room: str, contact: str) -> list[dict]:
