@@ -261,6 +261,9 @@ class WechatyTransport(BaseTransport):
             self._set_state(DISCONNECTED)
             if self._stopping.is_set():
                 break
+            reason = reason.replace(self._token, "***")  # the gateway echoes a rejected token
+            if "UNAUTHENTICATED" in reason:
+                log.error("微信网关拒绝了令牌：请检查 PUFA_WECHATY_TOKEN 与网关的 PUFA_GATEWAY_TOKEN 是否一致")
             if self.logins > logins_before:
                 delay = self.timings.reconnect_min
             log.warning("wechaty connection lost (%s); reconnecting in %.1fs", reason, delay)

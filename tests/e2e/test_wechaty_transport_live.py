@@ -4,6 +4,7 @@ token. In-process, so each check takes about a second."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -58,7 +59,7 @@ def test_rate_limit_answer_and_room_facts(gateway: Gateway) -> None:
     assert "第一条" not in [m["text"] for m in gateway.bot_said(ROOM1)]
 
 
-def test_a_wrong_token_never_counts_as_logged_in(gateway: Gateway) -> None:
+def test_a_wrong_token_never_counts_as_logged_in(gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         t = _transport(gateway, token="insecure_wrong_token")
         await t.start(_nothing)
@@ -70,5 +71,8 @@ def test_a_wrong_token_never_counts_as_logged_in(gateway: Gateway) -> None:
         finally:
             await t.stop()
 
-    asyncio.run(scenario())
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
     assert "不该发出" not in [m["text"] for m in gateway.bot_said()]
+    assert "微信网关拒绝了令牌" in caplog.text
+    assert "insecure_wrong_token" not in caplog.text  # the rejected token is not echoed into our log
