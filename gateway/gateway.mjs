@@ -122,6 +122,20 @@ function serveControl (m) {
       talker.say(b.text, mentions).to(room)
       return { ok: true }
     },
+    // {from, room, type, text?}: a message of another type (e.g. GroupNote, Post, Image) from a villager.
+    'POST /say-raw': async (b) => {
+      const { types } = await import('wechaty-puppet')
+      const talker = contact(b.from, b.name)
+      const type = types.Message[b.type]
+      if (type === undefined) throw new Error(`unknown message type ${b.type}`)
+      m.rawCount = (m.rawCount || 0) + 1
+      const msg = m.mocker.MessageMock.create({
+        id: `raw-${Date.now()}-${m.rawCount}`, talkerId: talker.id, roomId: b.room, timestamp: Date.now(), type,
+        text: b.text || '', mentionIdList: [],
+      })
+      m.puppet.emit('message', { messageId: msg.id })
+      return { ok: true }
+    },
     // {room, contact, name, inviter?}: someone joins a room.
     'POST /join': async (b) => {
       const room = m.mocker.RoomMock.load(b.room)

@@ -127,3 +127,12 @@ def test_staff_bind_registers_a_group_and_the_same_command_from_a_villager_does_
     # Now registered: questions there are answered.
     gateway.say("wxid_zhangsan", ROOM3, "欠钱不还怎么办", mention_bot=True)
     wait_for("an answer in the newly bound group", lambda: _mentioning(gateway, ROOM3, "wxid_zhangsan"))
+
+
+def test_message_types_python_wechaty_mis_maps_do_not_crash_the_bot(stack: tuple[Gateway, Bot]) -> None:
+    gateway, bot = stack
+    for kind in ("GroupNote", "Post", "Image", "Url"):
+        gateway._call("POST", "/say-raw", {"from": "wxid_lisi", "room": ROOM1, "type": kind, "text": f"@{BOT_NAME} x"})
+    gateway.say("wxid_lisi", ROOM1, "借钱不还怎么办", mention_bot=True)
+    wait_for("an answer after the odd message types", lambda: _mentioning(gateway, ROOM1, "wxid_lisi"))
+    assert bot.process is not None and bot.process.poll() is None
