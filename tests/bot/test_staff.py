@@ -138,3 +138,8 @@ def test_anyone_can_learn_their_own_id_in_a_private_chat_only(app) -> None:
     count = len(app.transport.sent)
     run(app.transport.push(make_group_message("#我的ID", sender_id="wxid_newcomer")))
     assert len(app.transport.sent) == count  # never shown in a group
+
+
+def test_staff_commands_run_before_the_unaddressed_filter(app) -> None:
+    names = app.bot.pipeline.names
+    assert names.index("staff") < names.index("unaddressed") < names.index("group-gate")
