@@ -77,6 +77,12 @@ class BaseTransport(abc.ABC):
     name: str = "base"
     join_callback: JoinCallback | None = None
 
+    @property
+    def ready(self) -> bool:
+        """Can sends go out now? False while the platform connection is down or logged out: the dispatcher then
+        claims nothing, so pending pushes wait instead of using up their retries."""
+        return True
+
     def on_member_joined(self, callback: JoinCallback) -> None:
         """Register the callback for membership events, before `start`. Transports that see no joins ignore it."""
         self.join_callback = callback

@@ -34,6 +34,7 @@ Render = Callable[[str, str, Mapping[str, Any]], list[str]]
 EXPIRY_CHECK_EVERY = timedelta(minutes=1)
 IDLE_POLL = timedelta(minutes=1)
 STATE_REFRESH_SECONDS = 5.0
+NOT_READY_POLL = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)
@@ -393,6 +394,8 @@ class Dispatcher:
         blocked = self.gate.blocked_until(now)
         if blocked is not None:
             return StepResult(worked=False, idle_until=blocked, outcome="blocked")
+        if not self.transport.ready:  # e.g. WeChat logged out: keep rows pending, look again shortly
+            return StepResult(worked=False, idle_until=now + NOT_READY_POLL, outcome="not-ready")
         gap = self.gate.gap_wait(now)
         if gap > 0:
             with self.sessions() as session:

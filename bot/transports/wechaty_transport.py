@@ -225,6 +225,10 @@ class WechatyTransport(BaseTransport):
     def logged_in(self) -> bool:
         return self._logged_in.is_set()
 
+    @property
+    def ready(self) -> bool:
+        return self.logged_in
+
     def _set_state(self, state: str) -> None:
         if state != self.state:
             log.info("wechaty state: %s -> %s", self.state, state)

@@ -257,3 +257,22 @@ async def test_stop_between_parts_releases_the_rest_and_a_restart_continues(db: 
     await restarted.run_until_idle()
     assert [d.text[:5] for d in transport.sent] == ["（1/2）", "（2/2）"]
     assert statuses(db) == ["sent"]
+
+
+async def test_nothing_is_claimed_while_the_transport_is_not_ready(db: Database, clock: ManualClock) -> None:
+    """WeChat logged out for hours: rows stay pending (no retries used up) and go out once it is back."""
+
+    class LoggedOut(RecordingTransport):
+        ready = False  # type: ignore[assignment]
+
+    data = seed(db, clock)
+    queue(db, data["content_id"], clock.now())
+    expand(db, clock)
+    transport = LoggedOut(clock)
+    dispatcher = make_dispatcher(db, transport, clock)
+    result = await dispatcher.step()
+    assert result.outcome == "not-ready" and not result.worked
+    assert statuses(db) == ["pending"] * 3 and all(r.attempts == 0 for r in rows(db))
+    LoggedOut.ready = True  # type: ignore[assignment]
+    await dispatcher.run_until_idle()
+    assert statuses(db) == ["sent"] * 3
