@@ -7,9 +7,6 @@ import logging
 import signal
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
 from bot.handlers import Addressing, GroupGate, HelpHandler, Pipeline, UnaddressedFilter
 from bot.qa import MenuPickHandler, QuestionHandler
 from bot.service import BotService
@@ -17,11 +14,10 @@ from bot.staff import StaffCommandHandler
 from bot.welcome import WelcomePolicy
 from core import groups as group_registry
 from core.clock import Clock, SystemClock
-from core.db import create_db_engine, create_session_factory
-from core.errors import UserError
 from core.hashing import IdHasher
 from core.settings import Settings
 from core.transport import BaseTransport
+from pufa.database import Database, open_database  # noqa: F401 - light module; re-exported for callers
 
 # Q&A wiring lives in a light module so `pufa ask` starts without the database and scheduler stack.
 from pufa.qa_wiring import build_qa, build_reply_renderer, template_globals
@@ -30,30 +26,6 @@ from scheduler.rendering import ContentRenderer
 from scheduler.service import SchedulingService
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Database:
-    engine: Engine
-    sessions: sessionmaker[Session]
-
-    def dispose(self) -> None:
-        self.engine.dispose()
-
-
-def open_database(settings: Settings, *, migrate: bool = True) -> Database:
-    from core.migrate import needs_upgrade, upgrade  # alembic is only needed here
-
-    engine = create_db_engine(settings.effective_database_url)
-    try:
-        if migrate and needs_upgrade(engine):
-            upgrade(engine)
-    except UserError:
-        raise
-    except Exception as exc:
-        engine.dispose()
-        raise UserError(f"无法打开或升级数据库（{type(exc).__name__}）：请检查 DATABASE_URL 和数据库服务") from exc
-    return Database(engine=engine, sessions=create_session_factory(engine))
 
 
 @dataclass

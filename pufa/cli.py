@@ -82,7 +82,7 @@ def _now() -> datetime:
 
 
 def _open_db(migrate: bool = True) -> Any:
-    from pufa.app import open_database
+    from pufa.database import open_database  # light: no bot or scheduler imports
 
     return open_database(settings(), migrate=migrate)
 
@@ -109,12 +109,18 @@ def init_command(
                         )
                         added += 1
             total = len(_groups().list_groups(session))
+            from pufa.web.accounts import count_staff
+
+            staff_accounts = count_staff(session)
         imported = cli_schedule.import_starter_library_if_empty(db)
     finally:
         db.dispose()
     if imported:
         out.print(imported)
     out.print(f"已初始化：数据库已是最新结构（{_safe_url(s)}），已登记群 {total} 个" + (f"（新增演示群 {added} 个）" if added else "") + "。")
+    if not staff_accounts:
+        out.print("网页控制台：先运行 .venv/bin/pufa staff add 您的名字 --role admin 设置登录账号和密码，"
+                  "再运行 .venv/bin/pufa web，用浏览器打开 http://127.0.0.1:8000 登录。", markup=False)
 
 
 @app.command("run")
@@ -257,6 +263,11 @@ cli_schedule.register(app)
 from pufa import cli_reports  # noqa: E402 - registered after the shared helpers above exist
 
 cli_reports.register(app)
+
+# -- web console, staff accounts ---------------------------------------------------------------
+from pufa import cli_web  # noqa: E402 - registered after the shared helpers above exist
+
+cli_web.register(app)
 
 
 # -- entry point -------------------------------------------------------------------------------

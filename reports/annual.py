@@ -88,7 +88,11 @@ def build_annual_figures(
     y = start.year
     pushes = q.push_cells(session, start, end)
     by_kind = {kind: sum(p.sent for p in pushes if p.kind == kind) for kind in ("article", "case", "notice")}
-    category_totals = q.person_times_by_category(session, start, end)
+    month_bounds = [q.month_bounds(f"{y}-{month:02d}", tz) for month in range(1, 13)]
+    by_month_category = q.person_times_by_period_category(session, month_bounds)
+    category_totals: dict[str, int] = {}
+    for (_index, category), n in by_month_category.items():
+        category_totals[category] = category_totals.get(category, 0) + n
     by_category = sorted(
         (CategoryCount(name, n) for name, n in category_totals.items() if n and name != "其他"),
         key=lambda c: (-c.count, ALL_CATEGORIES.index(c.name) if c.name in ALL_CATEGORIES else 99),
@@ -100,9 +104,8 @@ def build_annual_figures(
     ordered_keys = sorted(campaigns, key=lambda k: (-campaigns[k], k))
 
     months = []
-    for month in range(1, 13):
-        m_start, m_end = q.month_bounds(f"{y}-{month:02d}", tz)
-        cats = q.person_times_by_category(session, m_start, m_end)
+    for month, (m_start, m_end) in enumerate(month_bounds, start=1):
+        cats = {c: n for (index, c), n in by_month_category.items() if index == month - 1}
         m_pushes = q.push_cells(session, m_start, m_end)
         months.append(MonthRow(month, f"{month}月", sum(cats.values()), cats, sum(p.sent for p in m_pushes),
                                sum(p.reach for p in m_pushes)))

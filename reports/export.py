@@ -54,7 +54,8 @@ def write_xlsx(tables: Sequence[Table], path: Path, *, title: str = "") -> Path:
     }
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
     try:
-        for table in tables:
+        sheets = []
+        for table in tables:  # sheets appear in this order; rows are written stream_first tables first
             sheet = workbook.add_worksheet(table.name[:31])
             for index, column in enumerate(table.columns):
                 last = index == len(table.columns) - 1
@@ -63,6 +64,8 @@ def write_xlsx(tables: Sequence[Table], path: Path, *, title: str = "") -> Path:
             sheet.set_row(0, 20)
             for index, column in enumerate(table.columns):
                 sheet.write_string(0, index, column.header, header)
+            sheets.append((table, sheet))
+        for table, sheet in sorted(sheets, key=lambda pair: not pair[0].stream_first):
             row_number = 0
             for row_number, row in enumerate(table.iter_rows(), start=1):
                 for index, value in enumerate(row):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from typing import TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from core import statistics as q
 from core.categories import ALL_CATEGORIES
 from reports.tables import DATE, DATETIME, INT, PERCENT, Chart, Column, Table, mask_personal
 
+_T = TypeVar("_T")
 STATUS_LABELS = {"answered": "已解答", "pending": "待跟进", "handled": "已跟进"}
 EMPTY_NOTE = "本月没有咨询和推送记录，各项均为0。"
 
@@ -33,22 +39,80 @@ class MonthlySummary:
         return self.records == 0 and self.pushes == 0
 
 
-@dataclass
 class MonthlyReport:
-    summary: MonthlySummary
-    tables: list[Table]
-    generated_at: datetime
+    """The month's tables. The aggregate tables are computed on their own database connection in a worker thread
+    while a writer streams the 待跟进问题 rows (SQLite releases the GIL while it scans), so the session passed to
+    `build_monthly_report` must stay open until the file is written."""
+
+    def __init__(self, tables: list[Table], aggregates: Future[tuple[MonthlySummary, dict[str, list[list[object]]]]],
+                 generated_at: datetime) -> None:
+        self.tables = tables
+        self._aggregates = aggregates
+        self.generated_at = generated_at
+
+    @property
+    def summary(self) -> MonthlySummary:
+        return self._aggregates.result()[0]
 
 
 def _pct(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def _in_own_session(session: Session, work: Callable[[Session], _T]) -> Future[_T]:
+    """Run `work` on a separate session in a worker thread when the session is bound to an engine whose second
+    connection sees the same committed data; otherwise (a bound connection, in-memory SQLite) run it here."""
+    bind = session.get_bind()
+    future: Future[_T] = Future()
+    in_memory = isinstance(bind, Engine) and bind.url.get_backend_name() == "sqlite" and (
+        bind.url.database in (None, "", ":memory:"))  # a second connection would open another, empty database
+    if not isinstance(bind, Engine) or in_memory:
+        future.set_result(work(session))
+        return future
+
+    def run() -> None:
+        try:
+            with Session(bind=bind) as own:
+                future.set_result(work(own))
+        except BaseException as exc:  # handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="monthly-report-aggregates", daemon=True).start()
+    return future
+
+
 def build_monthly_report(session: Session, month: str, tz: tzinfo, now: datetime) -> MonthlyReport:
-    """All tables of one month. The 待跟进问题 rows stream from the database while a writer runs, so keep
-    the session open until the file is written."""
+    """All tables of one month; a malformed month raises UserError before anything runs."""
     start, end = q.month_bounds(month, tz)
     label = f"{start:%Y-%m}"
+    aggregates = _in_own_session(session, lambda own: _aggregate_tables(own, start, end, label, tz, now))
+
+    def deferred(name: str) -> Callable[[], list[list[object]]]:
+        return lambda: aggregates.result()[1][name]
+
+    def pending_rows():  # type: ignore[no-untyped-def]
+        for p in q.iter_pending(session, start, end):
+            yield [p.id, p.asked_at.astimezone(tz), p.category, p.group, mask_personal(p.question)]
+
+    days = len(q.days_of(start, end))
+    tables = [
+        Table("汇总", [Column("项目", width=30), Column("数值", width=18)], deferred("汇总"), wrap_last=True),
+        Table("按类别", [Column("类别", width=12), Column("咨询人次", INT, 10), Column("占比", PERCENT, 10),
+                      Column("待跟进（人次）", INT, 14)], deferred("按类别")),
+        Table("按村群", [Column("村", width=12), Column("群", width=20), Column("咨询人次", INT, 10),
+                      Column("推送篇次", INT, 10), Column("覆盖人次", INT, 10)], deferred("按村群")),
+        Table("按日", [Column("日期", DATE, 12), Column("咨询人次", INT, 10), Column("推送篇次", INT, 10)],
+              deferred("按日"), chart=Chart(f"{label} 每日咨询人次与推送篇次", 0, (1, 2), days)),
+        Table("待跟进问题", [Column("编号", INT, 8), Column("提问时间", DATETIME, 17), Column("类别", width=10),
+                        Column("群", width=16), Column("问题", width=70)], pending_rows, wrap_last=True,
+              stream_first=True),
+    ]
+    return MonthlyReport(tables, aggregates, now)
+
+
+def _aggregate_tables(
+    session: Session, start: datetime, end: datetime, label: str, tz: tzinfo, now: datetime
+) -> tuple[MonthlySummary, dict[str, list[list[object]]]]:
     cells = q.consultation_cells(session, start, end)
     pushes = q.push_cells(session, start, end)
     groups = q.groups_by_id(session)
@@ -83,7 +147,6 @@ def build_monthly_report(session: Session, month: str, tz: tzinfo, now: datetime
     ]
     if summary.empty:
         summary_rows.append(["说明", EMPTY_NOTE])
-    summary_table = Table("汇总", [Column("项目", width=30), Column("数值", width=18)], summary_rows, wrap_last=True)
 
     category_rows: list[list[object]] = []
     for category in ALL_CATEGORIES:
@@ -91,12 +154,6 @@ def build_monthly_report(session: Session, month: str, tz: tzinfo, now: datetime
         pending = sum(c.records for c in counted if c.category == category and c.status == "pending")
         category_rows.append([category, person_times, _pct(person_times, summary.person_times), pending])
     category_rows.append(["合计", summary.person_times, 1.0 if summary.person_times else 0.0, summary.pending])
-    category_table = Table(
-        "按类别",
-        [Column("类别", width=12), Column("咨询人次", INT, 10), Column("占比", PERCENT, 10),
-         Column("待跟进（人次）", INT, 14)],
-        category_rows,
-    )
 
     group_rows: list[list[object]] = []
     for gid, group in groups.items():
@@ -110,34 +167,10 @@ def build_monthly_report(session: Session, month: str, tz: tzinfo, now: datetime
         group_rows.append(["—", "私聊", private, 0, 0])
     group_rows.sort(key=lambda r: (str(r[0]) == "—", str(r[0]), str(r[1])))
     group_rows.append(["合计", "", summary.person_times, summary.pushes, summary.reach])
-    group_table = Table(
-        "按村群",
-        [Column("村", width=12), Column("群", width=20), Column("咨询人次", INT, 10), Column("推送篇次", INT, 10),
-         Column("覆盖人次", INT, 10)],
-        group_rows,
-    )
 
     per_day = q.person_times_by_day(session, start, end, tz)
     pushes_per_day = q.pushes_by_day(session, start, end, tz)
     days: list[date] = q.days_of(start, end)
     day_rows: list[list[object]] = [[d, per_day.get(d, 0), pushes_per_day.get(d, 0)] for d in days]
     day_rows.append(["合计", summary.person_times, summary.pushes])
-    day_table = Table(
-        "按日",
-        [Column("日期", DATE, 12), Column("咨询人次", INT, 10), Column("推送篇次", INT, 10)],
-        day_rows,
-        chart=Chart(f"{label} 每日咨询人次与推送篇次", 0, (1, 2), len(days)),
-    )
-
-    def pending_rows():  # type: ignore[no-untyped-def]
-        for p in q.iter_pending(session, start, end):
-            yield [p.id, p.asked_at.astimezone(tz), p.category, p.group, mask_personal(p.question)]
-
-    pending_table = Table(
-        "待跟进问题",
-        [Column("编号", INT, 8), Column("提问时间", DATETIME, 17), Column("类别", width=10), Column("群", width=16),
-         Column("问题", width=70)],
-        pending_rows,
-        wrap_last=True,
-    )
-    return MonthlyReport(summary, [summary_table, category_table, group_table, day_table, pending_table], now)
+    return summary, {"汇总": summary_rows, "按类别": category_rows, "按村群": group_rows, "按日": day_rows}

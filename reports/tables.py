@@ -37,6 +37,7 @@ class Table:
     rows: list[list[Any]] | Callable[[], Iterable[Sequence[Any]]] = field(default_factory=list)
     chart: Chart | None = None
     wrap_last: bool = False  # long text in the last column (questions, paragraphs)
+    stream_first: bool = False  # an xlsx writer fills this sheet first (its rows stream while others are computed)
 
     def iter_rows(self) -> Iterator[Sequence[Any]]:
         source = self.rows() if callable(self.rows) else self.rows
