@@ -186,3 +186,48 @@ class CustomKeyDate(Base):
     laws: Mapped[list[Any]]
     tags: Mapped[list[Any]]
     created_at: Mapped[datetime]
+
+
+class StaffAccount(Base):
+    """A township staff member who logs in to the web console. Only the argon2 hash of the password is kept."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | editor | viewer
+    password_hash: Mapped[str] = mapped_column(String(256))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class StaffSession(Base):
+    """A logged-in browser. The cookie carries a random token; only its SHA-256 is stored (a leaked table logs
+    nobody in). `csrf_token` is the synchronizer token every form of this session must echo."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    staff: Mapped[StaffAccount] = relationship()
+
+
+class AuditLog(Base):
+    """Who changed what, when: content, schedule, group and account changes, and logins (failed ones feed the
+    login rate limit)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

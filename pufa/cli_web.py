@@ -1,0 +1,143 @@
+"""`pufa web` (the staff web console) and `pufa staff add|list|disable|enable` (its accounts).
+
+Registered in pufa/cli.py with `register(app)`. Thin: open a session, call pufa.web.accounts, print one line.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from core.errors import UserError
+
+staff_app = typer.Typer(help="网页控制台的工作人员账号（添加、列出、停用、启用）。", no_args_is_help=True)
+
+
+def _cli() -> Any:
+    from pufa import cli
+
+    return cli
+
+
+def web_command(
+    host: Annotated[str, typer.Option("--host", help="监听地址；默认只允许本机访问。")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="端口。")] = 8000,
+) -> None:
+    """启动网页控制台（浏览器打开 http://127.0.0.1:8000）。"""
+    import uvicorn
+
+    from pufa.web.app import create_web_app
+
+    cli = _cli()
+    s = cli.settings()
+    from core.logging_setup import setup_logging
+
+    setup_logging(s.data_dir, s.log_level)
+    db = cli._open_db()
+    try:
+        with db.sessions() as session:
+            from pufa.web.accounts import count_staff
+
+            accounts = count_staff(session)
+        web = create_web_app(s, db)
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+        cli.out.print(f"网页控制台：http://{shown}:{port}  （按 Ctrl+C 停止）", markup=False)
+        if not accounts:
+            cli.out.print("还没有登录账号：另开一个终端运行 .venv/bin/pufa staff add 您的名字 --role admin", markup=False)
+        try:
+            uvicorn.run(web, host=host, port=port, log_level="warning")
+        except OSError as exc:
+            raise UserError(f"无法在 {host}:{port} 启动网页控制台：{exc.strerror or exc}（端口被占用可换 --port）") from None
+    finally:
+        db.dispose()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("设置密码（至少8位）", hide_input=True, confirmation_prompt="再输入一次",
+                                prompt_suffix="：")
+    if not password:
+        raise UserError("密码不能为空")
+    return password
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Argument(help="账号名（登录时输入），例如 张三。")],
+    role: Annotated[str, typer.Option("--role", help="admin（管理员）、editor（编辑）或 viewer（只读）。")] = "editor",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取密码（一行），不提示。")] = False,
+) -> None:
+    """添加一个可以登录网页控制台的工作人员账号。"""
+    from pufa.web.accounts import ROLES, create_staff
+
+    if role not in ROLES:
+        raise UserError("角色只能是 admin（管理员）、editor（编辑）或 viewer（只读）")
+    cli = _cli()
+    password = _read_password(password_stdin)
+    db = cli._open_db()
+    try:
+        with db.sessions.begin() as session:
+            account = create_staff(session, name=name, role=role, password=password, now=cli._now())
+            label = f"{account.name}（{ROLES[account.role]}）"
+    finally:
+        db.dispose()
+    cli.out.print(f"已添加账号 {label}。运行 pufa web 后在浏览器打开 http://127.0.0.1:8000 登录。", markup=False)
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """列出工作人员账号。"""
+    from pufa.web.accounts import ROLES, list_staff
+
+    cli = _cli()
+    db = cli._open_db()
+    try:
+        with db.sessions() as session:
+            rows = [(a.name, ROLES.get(a.role, a.role), a.enabled, a.last_login_at) for a in list_staff(session)]
+    finally:
+        db.dispose()
+    if not rows:
+        cli.out.print("还没有账号。用 pufa staff add 名字 --role admin 添加。", markup=False)
+        return
+    from rich.table import Table
+
+    tz = cli.settings().tz
+    table = Table("账号", "角色", "状态", "最近登录")
+    for name, role, enabled, last in rows:
+        seen = last.astimezone(tz).strftime("%Y-%m-%d %H:%M") if last else "从未登录"
+        table.add_row(name, role, "启用" if enabled else "停用", seen)
+    cli.out.print(table)
+
+
+def _toggle(name: str, enabled: bool) -> None:
+    from pufa.web.accounts import set_staff_enabled
+
+    cli = _cli()
+    db = cli._open_db()
+    try:
+        with db.sessions.begin() as session:
+            set_staff_enabled(session, name, enabled, cli._now(), actor="命令行")
+    finally:
+        db.dispose()
+    cli.out.print(f"已{'启用' if enabled else '停用'}账号 {name.strip()}", markup=False)
+
+
+@staff_app.command("disable")
+def staff_disable(name: Annotated[str, typer.Argument(help="账号名。")]) -> None:
+    """停用账号：立即退出它的所有登录，不能再登录。"""
+    _toggle(name, False)
+
+
+@staff_app.command("enable")
+def staff_enable(name: Annotated[str, typer.Argument(help="账号名。")]) -> None:
+    """重新启用账号。"""
+    _toggle(name, True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("web")(web_command)
+    app.add_typer(staff_app, name="staff")
