@@ -3,14 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import re
+from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+STATUS_FILE = "wechat_status.json"
+
+
+class StatusFile:
+    """The WeChat login state (and the QR code while waiting for a scan) in the data directory, rewritten
+    atomically on every change, so a status page in another process (the web console) can show it."""
+
+    def __init__(self, path: Path, tz: tzinfo) -> None:
+        self.path = path
+        self.tz = tz
+
+    def __call__(self, state: str, qr_code: str | None) -> None:
+        record = {"state": state, "qr_code": qr_code, "updated_at": datetime.now(self.tz).isoformat()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+def read_status(data_dir: Path) -> dict[str, Any] | None:
+    """What the bot last reported: {"state", "qr_code", "updated_at"}, or None before the first run."""
+    try:
+        return json.loads((data_dir / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def run_wechaty(settings: Settings, db: Any) -> None:
@@ -34,6 +65,7 @@ def run_wechaty(settings: Settings, db: Any) -> None:
     transport = WechatyTransport(
         endpoint=endpoint, token=token, bot_name=settings.bot_name, tz=settings.tz,
         timings=WechatyTimings.for_watchdog(settings.wechaty_watchdog_seconds),
+        on_status=StatusFile(settings.data_dir / STATUS_FILE, settings.tz),
     )
     print(f"普法助手正在连接微信网关 {endpoint}……（首次使用请按提示扫码登录，Ctrl+C 退出）", flush=True)
     asyncio.run(build_app(settings, transport, db).run())

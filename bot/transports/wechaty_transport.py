@@ -169,6 +169,7 @@ class WechatyTransport(BaseTransport):
         tz: tzinfo,
         timings: WechatyTimings | None = None,
         show_qr: Callable[[str], None] | None = None,
+        on_status: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._token = token
@@ -176,6 +177,7 @@ class WechatyTransport(BaseTransport):
         self.tz = tz
         self.timings = timings or WechatyTimings()
         self._show_qr = show_qr
+        self._on_status = on_status  # (state, QR code or None): for a status page in another process
         self._wechaty: ModuleType | None = None
         self._client: Any = None
         self._on_message: MessageCallback | None = None
@@ -230,13 +232,24 @@ class WechatyTransport(BaseTransport):
         return self.logged_in
 
     def _set_state(self, state: str) -> None:
-        if state != self.state:
+        changed = state != self.state
+        if changed:
             log.info("wechaty state: %s -> %s", self.state, state)
             self.state = state
         if state == LOGGED_IN:
             self._logged_in.set()
         else:
             self._logged_in.clear()
+        if changed:
+            self._report_status()
+
+    def _report_status(self) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(self.state, self.last_qr if self.state != LOGGED_IN else None)
+        except Exception:
+            log.warning("status callback failed", exc_info=True)
 
     # -- connection supervision ------------------------------------------------------------------
     async def _supervise(self) -> None:
@@ -390,6 +403,7 @@ class WechatyTransport(BaseTransport):
         if not qr_code or qr_code == self.last_qr:
             return
         self.last_qr = qr_code
+        self._report_status()
         log.warning("请用本镇普法微信号扫码登录（状态 %s）", status)
         if self._show_qr is not None:
             self._show_qr(qr_code)

@@ -118,3 +118,21 @@ def test_start_without_token_refuses() -> None:
 
     with pytest.raises(ConnectionError):
         asyncio.run(t.start(on_message))
+
+
+def test_scan_and_login_are_reported_for_a_status_page(tmp_path) -> None:
+    from pufa.wechaty_runner import StatusFile, read_status
+
+    shown: list[str] = []
+    t = WechatyTransport(endpoint="127.0.0.1:1", token="t", bot_name="b", tz=TZ, show_qr=shown.append,
+                         on_status=StatusFile(tmp_path / "wechat_status.json", TZ))
+    t._handle_scan("https://login.weixin.qq.com/l/abc", 2)
+    assert shown == ["https://login.weixin.qq.com/l/abc"]
+    assert read_status(tmp_path) is not None
+    status = read_status(tmp_path)
+    assert status["state"] == "waiting_for_scan" and status["qr_code"] == "https://login.weixin.qq.com/l/abc"
+    asyncio.run(t._handle_login(SimpleNamespace(contact_id="wxid_bot", payload=SimpleNamespace(name="普法助手"))))
+    status = read_status(tmp_path)
+    assert status["state"] == "logged_in" and status["qr_code"] is None
+    t._handle_logout()
+    assert read_status(tmp_path)["state"] == "logged_out"

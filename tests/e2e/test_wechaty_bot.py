@@ -68,6 +68,14 @@ def test_a_queued_push_reaches_every_registered_group_once_with_pacing(stack: tu
     assert gaps and min(gaps) >= PACING_MIN - 0.05, gaps
 
 
+def test_the_login_state_is_published_for_a_status_page(stack: tuple[Gateway, Bot]) -> None:
+    from pufa.wechaty_runner import read_status
+
+    _gateway, bot = stack
+    status = wait_for("the status file", lambda: read_status(bot.data_dir))
+    assert status["state"] == "logged_in" and status["qr_code"] is None
+
+
 def test_an_at_question_gets_the_right_answer_with_the_asker_mentioned(stack: tuple[Gateway, Bot]) -> None:
     gateway, bot = stack
     gateway.say("wxid_zhangsan", ROOM1, "老板欠我工资不给怎么办", mention_bot=True)
