@@ -114,6 +114,7 @@ def main() -> None:
     scale = 10 if options.quick else 1
     print(f"# reports benchmark — {datetime.now(TZ):%Y-%m-%d %H:%M} — Python {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} CPUs; best of 3 runs, each a fresh `pufa` process")
+    print("# load average at start (other work on this machine):", " ".join(f"{x:.1f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="pufa-bench-", dir="/tmp") as tmp:
         work = Path(tmp)
         for line in scenario("A realistic year", work, months=12, groups=20, per_group_month=4167 // scale,
@@ -122,6 +123,7 @@ def main() -> None:
         for line in scenario("B worst case: one month", work, months=1, groups=20, per_group_month=52_800 // scale,
                              month="2026-11"):
             print(line, flush=True)
+    print("# load average at end:", " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
