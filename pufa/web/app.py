@@ -39,11 +39,13 @@ NAV = [
     ("/reports", "统计报表"),
     ("/groups", "群管理"),
     ("/outbox", "发送队列"),
+    ("/kb", "知识库"),
 ]
 
 # Fixed confirmations shown after a redirect: the query string carries only a key, never text to reflect.
 MESSAGES = {
     "handled": "已标记为已跟进。",
+    "saved": "文章已保存，可以安排推送了。",
     "queued": "已加入推送队列，到时间会自动发送。",
     "cancelled": "已取消这次推送（还没发出的消息一并取消）。",
     "planned": "已应用推荐计划（已存在的不会重复添加）。",
@@ -177,11 +179,14 @@ def create_web_app(settings: Settings, db: Database, clock: Clock | None = None)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    from pufa.web import pages, pages_schedule
+    from pufa.web import pages, pages_content, pages_kb, pages_schedule
 
     pages.register(app, env=env, render=render, settings=settings, db=db, clock=clock,
                    staff=staff, editor=editor)
+    pages_content.register(app, render=render, settings=settings, db=db, clock=clock, staff=staff,
+                           form_staff=form_staff, editor=editor)  # before /content/{slug}
     pages_schedule.register(app, render=render, settings=settings, db=db, clock=clock, staff=staff, editor=editor)
+    pages_kb.register(app, render=render, settings=settings, staff=staff)
     return app
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from content.drafts import is_console_item
 from content.keydates import load_key_dates
 from content.store import get_item, list_items
 from core import groups as group_registry
@@ -195,7 +196,7 @@ def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clo
                 return render(request, "error.html", user, status_code=404, error=f"内容库里没有“{slug[:80]}”")
             parts = renderer.render(item.kind, item.title, item.data)
             info = {"slug": item.slug, "title": item.title, "kind": item.kind, "key_dates": item.key_dates,
-                    "tags": item.tags}
+                    "tags": item.tags, "console": is_console_item(item)}
         return render(request, "content_preview.html", user, item=info, parts=parts, limit=MAX_MESSAGE_CHARS,
                       kind_labels=KIND_LABELS)
 

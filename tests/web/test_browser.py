@@ -88,17 +88,26 @@ def _login(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url(page.base_url + "/")
 
 
-def test_log_in_preview_queue_to_two_groups_and_see_it_on_the_calendar(page, db) -> None:  # type: ignore[no-untyped-def]
+def test_create_an_article_see_the_split_queue_it_to_two_groups_see_it_on_the_calendar(page, db) -> None:  # type: ignore[no-untyped-def]
     _login(page)
     assert page.get_by_test_id("pending-count").inner_text() == "1"
 
     page.get_by_role("link", name="内容库").click()
-    page.get_by_placeholder("标题、标签或节点").fill("宪法日")
-    page.get_by_role("button", name="搜索").click()
-    page.get_by_role("link", name="预览").first.click()
-    assert page.locator(".split-marker").count() >= 1
-    assert page.locator(".split-marker").first.inner_text().startswith("第 1/")
-    title = page.locator("h1").inner_text().split("：", 1)[1]
+    page.get_by_role("link", name="写新文章").click()
+    page.get_by_label("slug").fill("village-constitution-day")
+    page.get_by_label("标题").fill("宪法日：村里人说宪法")
+    page.get_by_label("摘要").fill("宪法和咱过日子的关系。")
+    page.get_by_label("法律依据").fill("宪法")
+    page.get_by_label("标签").fill("宪法法治")
+    page.get_by_label("国家宪法日").check()
+    paragraph = "宪法是国家的根本法，规定了公民的基本权利和义务，咱每天过日子背后都有宪法撑着。" * 9
+    page.get_by_label("正文").fill(f"{paragraph}\n\n{paragraph}\n\n有问题找{{{{ sifasuo }}}}。")
+    page.locator("#live-preview .split-marker", has_text="第 2/2 条").wait_for()  # the live preview shows the split
+    assert "青山镇司法所" in page.locator("#live-preview").inner_text()
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url("**/content/village-constitution-day?msg=saved")
+    assert page.locator(".split-marker").count() == 2
+    title = "宪法日：村里人说宪法"
 
     page.get_by_role("link", name="安排推送").first.click()
     page.locator("input[name=day]").fill("2026-12-04")
