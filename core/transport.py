@@ -31,13 +31,15 @@ class InboundMessage:
 
 @dataclass(frozen=True)
 class SendResult:
-    """What happened to one send. `delivered=False, retryable=True` means it certainly did not go out."""
+    """What happened to one send. `delivered=False, retryable=True` means it certainly did not go out;
+    `uncertain=True` means nobody can tell (the connection broke mid-call): a person must look before any resend."""
 
     delivered: bool
     platform_id: str | None = None
     error: str | None = None
     retryable: bool = False
     rate_limited: bool = False
+    uncertain: bool = False
 
 
 @dataclass(frozen=True)

@@ -472,6 +472,10 @@ class Dispatcher:
                 else:
                     self._finish(claimed.id, parts_sent=index + 1)
                 continue
+            if result.uncertain:  # may have been posted: never resend automatically
+                self._finish(claimed.id, status=ob.UNKNOWN, parts_sent=index, claimed_by=None,
+                             last_error=result.error or "无法确定是否已发出，请人工确认")
+                return ob.UNKNOWN
             if result.rate_limited:
                 until = self.gate.pause(now)
                 self._persist_pause(until)

@@ -39,7 +39,8 @@ from core.transport import BaseTransport, ChatInfo, InboundMessage, MemberJoined
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_MARKERS = ("操作过于频繁", "频繁", "too frequent", "rate limit")
-NOT_SENT_MARKERS = ("not logged in", "未登录", "ConnectionRefused", "StreamTerminated", "UNAVAILABLE")
+NOT_SENT_MARKERS = ("not logged in", "未登录", "ConnectionRefused")
+BROKEN_MID_CALL_MARKERS = ("StreamTerminated", "Connection lost", "UNAVAILABLE")
 
 # Connection states, also what a status page shows.
 DISCONNECTED = "disconnected"
@@ -128,17 +129,21 @@ def _to_datetime(timestamp: Any) -> datetime:
 
 
 def classify_send_error(exc: BaseException) -> SendResult:
-    """WeChat's "操作过于频繁" is the rate-limit pause; errors that certainly happened before anything went out are
-    retryable; anything else is a plain failure (we cannot be sure whether it was posted)."""
+    """WeChat's "操作过于频繁" is the rate-limit pause. Only errors raised before the request could reach the gateway
+    (connection refused, not logged in) are retryable. A connection that broke mid-call is uncertain: the message may
+    be in the group already, and a duplicate post is public. Anything else the gateway answered is a failure."""
     text = f"{type(exc).__name__}: {exc}"
     detail = getattr(exc, "message", None)
     if detail:
         text += f" {detail}"
     if any(marker in text for marker in RATE_LIMIT_MARKERS):
         return SendResult(delivered=False, error="微信提示操作过于频繁", rate_limited=True)
-    if isinstance(exc, ConnectionError | OSError) or any(marker in text for marker in NOT_SENT_MARKERS):
+    if isinstance(exc, ConnectionRefusedError) or any(marker in text for marker in NOT_SENT_MARKERS):
         return SendResult(delivered=False, error=f"与微信网关的连接不可用（{type(exc).__name__}）", retryable=True)
-    return SendResult(delivered=False, error=f"微信发送失败（{type(exc).__name__}），请人工确认是否已发出")
+    if isinstance(exc, ConnectionError | OSError) or any(marker in text for marker in BROKEN_MID_CALL_MARKERS):
+        return SendResult(delivered=False, uncertain=True,
+                          error=f"发送途中与微信网关断开（{type(exc).__name__}），无法确定是否已发出，请人工确认")
+    return SendResult(delivered=False, error=f"微信发送失败（{type(exc).__name__}）")
 
 
 class _SeenIds:
@@ -510,7 +515,7 @@ class WechatyTransport(BaseTransport):
                 client.puppet.message_send_text(chat_id, text, list(mention_ids) or None), self.timings.rpc_timeout
             )
         except TimeoutError:
-            return SendResult(delivered=False, error="发送超时，无法确定是否已发出，请人工确认")
+            return SendResult(delivered=False, uncertain=True, error="发送超时，无法确定是否已发出，请人工确认")
         except Exception as exc:
             result = classify_send_error(exc)
             log.warning("send to %s failed: %s", chat_id, result.error)

@@ -89,8 +89,11 @@ def test_send_errors_are_classified() -> None:
     limited = classify_send_error(RuntimeError("发送失败：操作过于频繁，请稍后再试"))
     assert limited.rate_limited and not limited.delivered
     assert classify_send_error(ConnectionRefusedError("refused")).retryable
+    assert classify_send_error(RuntimeError("not logged in")).retryable
+    broken = classify_send_error(ConnectionResetError("reset by peer"))
+    assert broken.uncertain and not broken.retryable  # may have gone out: a person decides
     other = classify_send_error(RuntimeError("something odd"))
-    assert not other.delivered and not other.retryable and not other.rate_limited
+    assert not other.delivered and not other.retryable and not other.rate_limited and not other.uncertain
 
 
 def test_send_without_login_reports_not_sent_and_retryable() -> None:

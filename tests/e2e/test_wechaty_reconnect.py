@@ -54,7 +54,13 @@ def quiet_stack(tmp_path: Path) -> Iterator[tuple[Gateway, Bot]]:
 def test_the_bot_reconnects_after_a_gateway_restart_and_sends_the_rest_once(stack: tuple[Gateway, Bot]) -> None:
     gateway, bot = stack
     wait_for("the first push message", gateway.bot_said, timeout=30)
-    gateway.kill()
+
+    def first_part_recorded() -> bool:  # the bot has the gateway's answer: no send is in flight now
+        with database(bot) as session:
+            return bool(session.scalar(select(OutboxItem.id).where(OutboxItem.parts_sent >= 1).limit(1)))
+
+    wait_for("the bot to record the first part as sent", first_part_recorded, timeout=10, every=0.01)
+    gateway.kill()  # inside the 2 s pacing gap
     gateway.start()
     bot.wait_logged_in(2, timeout=30)
 
@@ -66,6 +72,8 @@ def test_the_bot_reconnects_after_a_gateway_restart_and_sends_the_rest_once(stac
         return rows if len(rows) == 3 and all(status == "sent" for _r, status, _p in rows) else None
 
     rows = wait_for("every outbox row to be sent after the restart", all_sent, timeout=40)
+    with database(bot) as session:
+        assert session.scalar(select(OutboxItem.id).where(OutboxItem.status != "sent").limit(1)) is None
     parts = rows[0][2]
     said = gateway.bot_said()
     per_message = Counter((m["conversation"], m["text"]) for m in said)

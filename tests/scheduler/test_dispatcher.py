@@ -276,3 +276,15 @@ async def test_nothing_is_claimed_while_the_transport_is_not_ready(db: Database,
     LoggedOut.ready = True  # type: ignore[assignment]
     await dispatcher.run_until_idle()
     assert statuses(db) == ["sent"] * 3
+
+
+async def test_an_uncertain_send_becomes_unknown_and_is_never_resent(db: Database, clock: ManualClock) -> None:
+    data = seed(db, clock, groups=1)
+    queue(db, data["content_id"], clock.now())
+    expand(db, clock)
+    transport = RecordingTransport(clock, script=[SendResult(delivered=False, uncertain=True, error="断线")])
+    dispatcher = make_dispatcher(db, transport, clock)
+    await dispatcher.run_until_idle()
+    clock.advance(timedelta(hours=1))
+    await dispatcher.run_until_idle()
+    assert statuses(db) == ["unknown"] and transport.sent == []
