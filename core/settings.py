@@ -49,6 +49,9 @@ _LABELS: dict[str, str] = {
     "wechaty_token": "PUFA_WECHATY_TOKEN（Wechaty 网关令牌）",
     "staff_wechat_ids": "PUFA_STAFF_WECHAT_IDS（管理员微信号）",
     "account_id": "PUFA_ACCOUNT_ID（发送账号标识）",
+    "web_enabled": "PUFA_WEB_ENABLED（随机器人启动网页控制台）",
+    "web_host": "PUFA_WEB_HOST（网页控制台监听地址）",
+    "web_port": "PUFA_WEB_PORT（网页控制台端口）",
 }
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -106,6 +109,11 @@ class Settings(BaseSettings):
     wechaty_watchdog_seconds: float = Field(default=30, ge=3, le=600)
     welcome_enabled: bool = True
     welcome_message: str = Field(default="", max_length=300)
+
+    # Staff web console, served by `pufa run` next to the bot (and by `pufa web` on its own).
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
 
     @field_validator("trigger_words", "staff_wechat_ids", mode="before")
     @classmethod

@@ -127,27 +127,36 @@ def init_command(
 def run_command(
     transport: Annotated[str, typer.Option("--transport", "-t", help="消息通道：console（控制台模拟村群）或 wechaty（真实微信）。")] = "",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="输出调试日志。")] = False,
+    no_web: Annotated[bool, typer.Option("--no-web", help="不同时启动网页控制台。")] = False,
 ) -> None:
-    """启动机器人：接收群消息、解答咨询、按排期推送。"""
+    """启动机器人：接收群消息、解答咨询、按排期推送；同时在 http://127.0.0.1:8000 提供网页控制台。"""
     s = settings()
     chosen = (transport or s.transport).strip().lower()
     if chosen not in {"console", "wechaty"}:
         raise UserError(f"未知的消息通道“{chosen}”：只能是 console 或 wechaty")
     setup_logging(s.data_dir, s.log_level, verbose=verbose)
     db = _open_db()
-    if chosen == "wechaty":
-        from pufa.wechaty_runner import run_wechaty
+    web = None
+    if s.web_enabled and not no_web:
+        web, line = cli_web.EmbeddedWeb.start(s, db)
+        out.print(line, markup=False)
+    try:
+        if chosen == "wechaty":
+            from pufa.wechaty_runner import run_wechaty
 
-        run_wechaty(s, db)
-        return
-    from bot.transports.console import ConsoleTransport
-    from pufa.app import build_app
+            run_wechaty(s, db)
+            return
+        from bot.transports.console import ConsoleTransport
+        from pufa.app import build_app
 
-    with db.sessions() as session:
-        known = [(g.room_id, g.name, g.member_count) for g in _groups().list_groups(session, include_disabled=False)]
-    console = ConsoleTransport(bot_name=s.bot_name, tz=s.tz, groups=known)
-    bot_app = build_app(s, console, db)
-    asyncio.run(bot_app.run())
+        with db.sessions() as session:
+            known = [(g.room_id, g.name, g.member_count) for g in _groups().list_groups(session, include_disabled=False)]
+        console = ConsoleTransport(bot_name=s.bot_name, tz=s.tz, groups=known)
+        bot_app = build_app(s, console, db)
+        asyncio.run(bot_app.run())
+    finally:
+        if web is not None:
+            web.stop()
 
 
 @db_app.command("upgrade")

@@ -22,16 +22,18 @@ def _cli() -> Any:
 
 
 def web_command(
-    host: Annotated[str, typer.Option("--host", help="监听地址；默认只允许本机访问。")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="端口。")] = 8000,
+    host: Annotated[str | None, typer.Option("--host", help="监听地址；默认 PUFA_WEB_HOST（127.0.0.1，只允许本机访问）。")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="端口；默认 PUFA_WEB_PORT（8000）。")] = None,
 ) -> None:
-    """启动网页控制台（浏览器打开 http://127.0.0.1:8000）。"""
+    """只启动网页控制台（浏览器打开 http://127.0.0.1:8000）；pufa run 也会同时启动它。"""
     import uvicorn
 
     from pufa.web.app import create_web_app
 
     cli = _cli()
     s = cli.settings()
+    host = host or s.web_host
+    port = port or s.web_port
     from core.logging_setup import setup_logging
 
     setup_logging(s.data_dir, s.log_level)
@@ -141,3 +143,49 @@ def staff_enable(name: Annotated[str, typer.Argument(help="账号名。")]) -> N
 def register(app: typer.Typer) -> None:
     app.command("web")(web_command)
     app.add_typer(staff_app, name="staff")
+
+
+class EmbeddedWeb:
+    """The web console served from a background thread of `pufa run`, next to the bot, on the same database.
+
+    The socket is bound here first, so a port in use costs one line of advice instead of stopping the bot (uvicorn
+    would exit the process). uvicorn installs no signal handlers off the main thread; the bot keeps its own."""
+
+    def __init__(self, server: Any, thread: Any) -> None:
+        self._server = server
+        self._thread = thread
+
+    @classmethod
+    def start(cls, settings: Any, db: Any) -> tuple[EmbeddedWeb | None, str]:
+        import socket
+        import threading
+        import time
+
+        import uvicorn
+
+        from pufa.web.app import create_web_app
+
+        host, port = settings.web_host, settings.web_port
+        try:
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(128)  # browsers queue here until the server thread is up
+        except OSError as exc:
+            sock.close()
+            return None, (f"网页控制台没有启动：{host}:{port} 无法使用（{exc.strerror or exc}）。"
+                          "可在 .env 里改 PUFA_WEB_PORT，或设 PUFA_WEB_ENABLED=false 关闭。")
+        config = uvicorn.Config(create_web_app(settings, db), log_level="warning", lifespan="off", log_config=None)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="pufa-web", daemon=True)
+        thread.start()
+        for _ in range(100):
+            if server.started or not thread.is_alive():
+                break
+            time.sleep(0.05)
+        shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+        return cls(server, thread), f"网页控制台：http://{shown}:{port}（账号用 pufa staff add 创建）"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

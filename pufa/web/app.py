@@ -40,6 +40,7 @@ NAV = [
     ("/groups", "群管理"),
     ("/outbox", "发送队列"),
     ("/kb", "知识库"),
+    ("/login-state", "登录状态"),
 ]
 
 # Fixed confirmations shown after a redirect: the query string carries only a key, never text to reflect.
@@ -179,7 +180,7 @@ def create_web_app(settings: Settings, db: Database, clock: Clock | None = None)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    from pufa.web import pages, pages_content, pages_kb, pages_schedule
+    from pufa.web import pages, pages_content, pages_kb, pages_schedule, pages_status
 
     pages.register(app, env=env, render=render, settings=settings, db=db, clock=clock,
                    staff=staff, editor=editor)
@@ -187,6 +188,7 @@ def create_web_app(settings: Settings, db: Database, clock: Clock | None = None)
                            form_staff=form_staff, editor=editor)  # before /content/{slug}
     pages_schedule.register(app, render=render, settings=settings, db=db, clock=clock, staff=staff, editor=editor)
     pages_kb.register(app, render=render, settings=settings, staff=staff)
+    pages_status.register(app, render=render, settings=settings, staff=staff)
     return app
 
 

@@ -32,3 +32,50 @@ def test_web_help_is_in_chinese(tmp_path: Path) -> None:
     result = pufa("web", "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "网页控制台" in result.stdout and "--port" in result.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_pufa_run_serves_the_console_next_to_the_bot(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import urllib.request
+
+    from tests.test_cli import PUFA
+
+    assert pufa("init", "--demo", cwd=tmp_path).returncode == 0
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUFA_") and k != "DATABASE_URL"}
+    env["PUFA_WEB_PORT"] = str(port)
+    process = subprocess.Popen([*PUFA, "run"], cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline()  # type: ignore[union-attr]
+        assert first.strip() == f"网页控制台：http://127.0.0.1:{port}（账号用 pufa staff add 创建）"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as response:
+            assert response.status == 200 and "登录控制台" in response.read().decode("utf-8")
+        out, err = process.communicate("@普法助手 你好\n", timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "我能帮您" in out
+
+    # A port in use: one line of advice, and the bot still runs.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        result = pufa("run", cwd=tmp_path, stdin="@普法助手 你好\n", env={"PUFA_WEB_PORT": str(taken)})
+    assert result.returncode == 0, result.stderr
+    assert "网页控制台没有启动" in result.stdout and "PUFA_WEB_PORT" in result.stdout
+    assert "我能帮您" in result.stdout
+    quiet = pufa("run", "--no-web", cwd=tmp_path, stdin="")
+    assert quiet.returncode == 0 and "网页控制台" not in quiet.stdout

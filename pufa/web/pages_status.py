@@ -1,0 +1,50 @@
+"""登录状态: the WeChat login state the bot publishes (pufa.wechaty_runner.StatusFile), and the QR code to scan
+when a login is needed, drawn here as an SVG (no outside service sees the login link)."""
+
+import base64
+import io
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from core.settings import Settings
+from pufa.web.accounts import StaffUser
+from pufa.wechaty_runner import read_status
+
+STATE_LABELS = {
+    "disconnected": ("未连接", "机器人没有连上微信网关：请确认网关和机器人（pufa run --transport wechaty）都在运行。"),
+    "connecting": ("正在连接", "正在连接微信网关，请稍候。"),
+    "waiting_for_scan": ("等待扫码登录", "请用机器人的微信扫描下面的二维码，并在手机上确认登录。"),
+    "logged_in": ("已登录", "微信已登录，推送和答疑正常进行。"),
+    "logged_out": ("已退出登录", "微信已退出登录：推送暂停，请重新扫码登录。"),
+}
+
+
+def qr_data_uri(text: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    buffer = io.BytesIO()
+    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=12).save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def register(app: FastAPI, *, render: Any, settings: Settings, staff: Any) -> None:
+    Staff = Annotated[StaffUser, Depends(staff)]
+
+    @app.get("/login-state", response_class=HTMLResponse)
+    def login_state(request: Request, user: Staff) -> Response:
+        status = read_status(settings.data_dir) or {}
+        state = str(status.get("state") or "")
+        label, advice = STATE_LABELS.get(state, ("还没有记录", "机器人还没有用真实微信运行过（pufa run --transport wechaty）。"))
+        updated = None
+        try:
+            updated = datetime.fromisoformat(str(status["updated_at"])) if status.get("updated_at") else None
+        except ValueError:
+            updated = None
+        qr = str(status.get("qr_code") or "")
+        image = qr_data_uri(qr) if qr and state == "waiting_for_scan" else ""
+        return render(request, "login_state.html", user, state=state, label=label, advice=advice, updated=updated,
+                      qr_image=image, refresh=state in {"waiting_for_scan", "connecting", "disconnected"})
