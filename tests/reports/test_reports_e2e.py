@@ -198,6 +198,12 @@ def test_monthly_exports_match_sql_counts(filled: Database, tmp_path: Path, ship
         zip_path = write_csv_zip(report.tables, tmp_path / "m.zip")
     sheets, csvs = _xlsx(xlsx_path), _csvs(zip_path)
     assert list(sheets) == ["汇总", "按类别", "按村群", "按日", "待跟进问题"] == list(csvs)
+    workbook = openpyxl.load_workbook(xlsx_path)
+    assert all(ws.freeze_panes == "A2" for ws in workbook)  # header row stays visible
+    assert workbook["待跟进问题"].column_dimensions["E"].width > 60  # room for the question text
+    assert workbook["按日"]["A2"].number_format == "yyyy-mm-dd"
+    with zipfile.ZipFile(xlsx_path) as archive:
+        assert "xl/charts/chart1.xml" in archive.namelist()  # the daily chart
 
     expected_summary = {
         "咨询人次": person_times, "其中：已解答（人次）": status["answered"], "待跟进（人次）": status["pending"],
