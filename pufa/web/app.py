@@ -189,6 +189,7 @@ def create_web_app(settings: Settings, db: Database, clock: Clock | None = None)
     pages_schedule.register(app, render=render, settings=settings, db=db, clock=clock, staff=staff, editor=editor)
     pages_kb.register(app, render=render, settings=settings, staff=staff)
     pages_status.register(app, render=render, settings=settings, staff=staff)
+    pages_status.register_audit(app, render=render, db=db, staff=staff)
     return app
 
 

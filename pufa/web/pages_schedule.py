@@ -95,8 +95,8 @@ def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clo
                  "status": p.status, "status_label": PUSH_STATUS_LABELS.get(p.status, p.status), "source": p.source}
                 for p in list_pushes(session, include_done=True, since=start) if p.due_at < end
             ]
-            items = [{"slug": i.slug, "title": i.title, "kind": i.kind} for i in list_items(session)
-                     if i.kind in {"article", "case"}]
+            items = [{"slug": i.slug, "title": i.title, "kind": i.kind, "keys": set(i.key_dates.split(","))}
+                     for i in list_items(session) if i.kind in {"article", "case"}]
             groups = [{"id": g.id, "name": g.name or g.room_id, "village": g.village, "tags": g.tag_list}
                       for g in group_registry.list_groups(session, include_disabled=False)]
         tags = sorted({t for g in groups for t in g["tags"]})
@@ -106,10 +106,18 @@ def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clo
                 if d is not None:
                     days[d] = {"keydates": [o.name for o in occs if o.start <= d <= o.end],
                                "pushes": [p for p in pushes if p["day"] == d]}
+        chosen_day = form.get("day", day) if form else day
+        try:
+            on_day = date.fromisoformat(chosen_day) if chosen_day else None
+        except ValueError:
+            on_day = None
+        day_keys = {o.key for o in occs if on_day and o.start <= on_day <= o.end}
+        suggested = [i for i in items if i["keys"] & day_keys]
+        day_names = [o.name for o in occs if o.key in day_keys]
         previous = (first - timedelta(days=1)).replace(day=1)
         following = last + timedelta(days=1)
         form = form or {}
-        return render(request, "calendar.html", user, status_code=status_code, first=first, weeks=_weeks(first),
+        return render(request, "calendar.html", user, suggested=suggested, day_names=day_names, status_code=status_code, first=first, weeks=_weeks(first),
                       days=days, today=local.date(), occurrences=occs, items=items, groups=groups, tags=tags,
                       prev_month=f"{previous:%Y-%m}", next_month=f"{following:%Y-%m}", month=f"{first:%Y-%m}",
                       form_slug=form.get("slug", slug), form_day=form.get("day", day or ""),

@@ -48,3 +48,30 @@ def register(app: FastAPI, *, render: Any, settings: Settings, staff: Any) -> No
         image = qr_data_uri(qr) if qr and state == "waiting_for_scan" else ""
         return render(request, "login_state.html", user, state=state, label=label, advice=advice, updated=updated,
                       qr_image=image, refresh=state in {"waiting_for_scan", "connecting", "disconnected"})
+
+
+def register_audit(app: FastAPI, *, render: Any, db: Any, staff: Any) -> None:
+    """审计日志: who changed what, when — for administrators."""
+    from pufa.web.accounts import recent_audit
+
+    Staff = Annotated[StaffUser, Depends(staff)]
+
+    @app.get("/audit", response_class=HTMLResponse)
+    def audit_page(request: Request, user: Staff) -> Response:
+        if not user.can("admin"):
+            return render(request, "error.html", user, status_code=403, error="只有管理员能查看审计日志")
+        with db.sessions() as session:
+            rows = [{"at": a.at, "actor": a.actor, "action": ACTION_LABELS.get(a.action, a.action), "target": a.target,
+                     "detail": a.detail} for a in recent_audit(session, limit=300)]
+        return render(request, "audit.html", user, rows=rows)
+
+
+ACTION_LABELS = {
+    "login": "登录", "login.failed": "登录失败", "logout": "退出",
+    "staff.add": "添加账号", "staff.enable": "启用账号", "staff.disable": "停用账号",
+    "content.add": "新建文章", "content.edit": "修改文章",
+    "push.add": "安排推送", "push.cancel": "取消推送", "plan.apply": "应用推荐计划",
+    "group.enable": "启用群", "group.disable": "停用群",
+    "outbox.retry": "重发消息", "outbox.cancel": "取消消息",
+    "consultation.handle": "咨询已跟进",
+}

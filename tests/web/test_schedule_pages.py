@@ -129,3 +129,12 @@ def test_groups_enable_disable_and_outbox_retry_cancel(admin, db, clock, setting
                       follow_redirects=False).status_code == 303
     with db.sessions() as session:
         assert session.get(OutboxItem, oid).status == "cancelled"
+
+
+def test_a_day_suggests_the_content_written_for_its_key_dates(admin, db, clock, settings) -> None:  # type: ignore[no-untyped-def]
+    _library(db, clock, settings)
+    page = admin.get("/calendar?day=2026-12-04").text
+    suggested = page.split('<optgroup label="适合', 1)[1].split("</optgroup>", 1)[0]
+    assert "国家宪法日" in suggested.split('"', 1)[0]
+    assert "constitution-day-basics" in suggested and "drunk-driving-is-a-crime" not in suggested
+    assert '<optgroup label="适合' not in admin.get("/calendar?month=2026-12").text

@@ -20,3 +20,16 @@ def test_login_state_page(admin, settings) -> None:  # type: ignore[no-untyped-d
     publish("logged_in", None)
     logged_in = admin.get("/login-state").text
     assert "已登录" in logged_in and "data:image" not in logged_in and 'http-equiv="refresh"' not in logged_in
+
+
+def test_audit_log_is_for_admins(admin, client, db, clock) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import add_staff, login
+
+    page = admin.get("/audit")
+    assert page.status_code == 200 and "登录" in page.text and "张三" in page.text
+    add_staff(db, clock, name="李四", role="editor")
+    admin.cookies.clear()
+    login(admin, name="李四")
+    refused = admin.get("/audit")
+    assert refused.status_code == 403 and "只有管理员" in refused.text
+    assert 'href="/audit"' not in admin.get("/").text
