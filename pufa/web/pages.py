@@ -18,6 +18,7 @@ from core.settings import Settings
 from pufa.app import Database
 from pufa.web import accounts
 from pufa.web.accounts import StaffUser
+from pufa.web.queries import latest_consultations
 from scheduler.calendar import custom_rows, merged_registry, occurrences_in
 from scheduler.queue import list_pushes
 
@@ -47,7 +48,7 @@ def register(app: FastAPI, *, env: Any, render: Any, settings: Settings, db: Dat
         chart_start = datetime(local.year, local.month, local.day, tzinfo=tz) - timedelta(days=29)
         with db.sessions() as session:
             person_times = stats.count_person_times(session, start, end)
-            pending = stats.list_consultations(session, status="pending")
+            pending_count, pending = latest_consultations(session, status="pending", limit=5)
             pushes = [
                 {"due_at": p.due_at, "title": p.content.title, "targets": p.targets}
                 for p in list_pushes(session, since=now)[:8]
@@ -65,7 +66,7 @@ def register(app: FastAPI, *, env: Any, render: Any, settings: Settings, db: Dat
                 upcoming.append({"name": occ.name, "label": occ.label(), "days_left": (occ.start - today).days})
         days = stats.days_of(chart_start, chart_start + timedelta(days=30))
         return render(request, "home.html", user, month=f"{local.year}年{local.month}月", person_times=person_times,
-                      pending_count=len(pending), pending=pending[-5:][::-1], pushes=pushes,
+                      pending_count=pending_count, pending=pending, pushes=pushes,
                       key_dates=upcoming[:6], bars=chart_bars(by_day, days), chart_total=sum(by_day.values()))
 
     # -- 咨询记录 -------------------------------------------------------------------------------
@@ -87,10 +88,8 @@ def register(app: FastAPI, *, env: Any, render: Any, settings: Settings, db: Dat
         group_id = int(group) if group.isdigit() else None
         with db.sessions() as session:
             groups = [{"id": g.id, "name": g.name or g.room_id} for g in group_registry.list_groups(session)]
-            rows = stats.list_consultations(session, start=start, end=end, category=category or None,
-                                            status=status or None, group_id=group_id)
-        total = len(rows)
-        rows = rows[::-1][:MAX_ROWS]
+            total, rows = latest_consultations(session, start=start, end=end, category=category or None,
+                                               status=status or None, group_id=group_id, limit=MAX_ROWS)
         return render(request, "consultations.html", user, rows=rows, total=total, shown=len(rows),
                       month=month, category=category, group=group_id, status=status, groups=groups,
                       categories=ALL_CATEGORIES, status_labels=STATUS_LABELS, error=error)

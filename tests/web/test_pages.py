@@ -89,3 +89,16 @@ def test_wrong_parameter_types_get_a_chinese_page(admin) -> None:  # type: ignor
     response = admin.post("/consultations/abc/handle", data={"note": "x"})
     assert response.status_code in {400, 403}
     assert "detail" not in response.text[:20]
+
+
+def test_latest_consultations_counts_all_and_returns_the_newest(db, clock) -> None:  # type: ignore[no-untyped-def]
+    from pufa.web.queries import latest_consultations
+
+    with db.sessions.begin() as session:
+        for hours, question in ((3, "最早"), (2, "中间"), (1, "最新")):
+            record_consultation(session, asked_at=clock.now() - timedelta(hours=hours), sender_hash=question * 10,
+                                question=question, category="劳动用工", entry_id=None, score=0.1, status="pending")
+    with db.sessions() as session:
+        total, rows = latest_consultations(session, status="pending", limit=2)
+        assert total == 3 and [r.question for r in rows] == ["最新", "中间"]
+        assert latest_consultations(session, category="婚姻家庭") == (0, [])
