@@ -82,3 +82,35 @@ def test_library_file_articles_are_edited_in_their_files(admin, db, clock, setti
     refused = admin.post("/content/constitution-day-basics/edit",
                          data={"csrf_token": token, **_article(slug="constitution-day-basics")})
     assert refused.status_code == 400 and "来自内容库文件" in refused.text
+
+
+def _case(**overrides: object) -> dict[str, object]:
+    form: dict[str, object] = {
+        "kind": "case", "slug": "case-village-fence", "title": "邻居砌墙占了路，咋办？", "explainer": "律师说法",
+        "laws": "民法典", "tags": "土地房产", "key_date": [], "reviewed": "2026-11-27",
+        "body": "## 案情\n\n老张家砌院墙占了村道。\n\n## 处理结果\n\n调解后拆除。\n\n## 说法\n\n相邻关系要互相方便。\n\n## 提醒\n\n有纠纷找{{ sifasuo }}。",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_create_and_edit_a_console_case(admin, db) -> None:  # type: ignore[no-untyped-def]
+    new = admin.get("/content/new?kind=case")
+    assert "写新案例" in new.text and "## 案情" in new.text and "律师说法" in new.text
+    token = csrf_of(new.text)
+    live = admin.post("/content/preview", data={"csrf_token": token, **_case()}).json()
+    assert live["errors"] == {} and "【以案说法】" in live["parts"][0] and "青山镇司法所" in "".join(live["parts"])
+    missing = admin.post("/content/new", data={"csrf_token": token, **_case(body="## 案情\n\n只有案情。")})
+    assert missing.status_code == 400
+    assert "处理结果" in missing.text.split('data-errors-for="body">', 1)[1].split("</div>", 1)[0]
+    created = admin.post("/content/new", data={"csrf_token": token, **_case()}, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    edit = admin.get("/content/case-village-fence/edit")
+    assert edit.status_code == 200 and "老张家砌院墙占了村道。" in edit.text
+    changed = admin.post("/content/case-village-fence/edit", data={"csrf_token": token, **_case(title="院墙占路，咋办？")},
+                         follow_redirects=False)
+    assert changed.status_code == 303
+    with db.sessions() as session:
+        item = session.scalars(select(ContentItem)).one()
+        assert (item.kind, item.title, item.data["explainer"], item.data["outcome"]) == (
+            "case", "院墙占路，咋办？", "律师说法", "调解后拆除。")
