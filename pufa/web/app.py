@@ -9,7 +9,6 @@ template from one autoescaping Jinja2 environment: text villagers wrote is alway
 import logging
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -182,7 +181,7 @@ def create_web_app(settings: Settings, db: Database, clock: Clock | None = None)
 
     from pufa.web import pages, pages_content, pages_kb, pages_schedule, pages_status
 
-    pages.register(app, env=env, render=render, settings=settings, db=db, clock=clock,
+    pages.register(app, render=render, settings=settings, db=db, clock=clock,
                    staff=staff, editor=editor)
     pages_content.register(app, render=render, settings=settings, db=db, clock=clock, staff=staff,
                            form_staff=form_staff, editor=editor)  # before /content/{slug}
@@ -225,11 +224,3 @@ def write_to_bytes(writer: Callable[[Path], Any], suffix: str) -> bytes:
         path = Path(folder) / f"export{suffix}"
         writer(path)
         return path.read_bytes()
-
-
-def month_of(now: datetime) -> str:
-    return f"{now:%Y-%m}"
-
-
-def days_ago(now: datetime, days: int) -> datetime:
-    return now - timedelta(days=days)

@@ -33,7 +33,7 @@ def chart_bars(by_day: dict[Any, int], days: list[Any]) -> list[dict[str, Any]]:
             for d in days]
 
 
-def register(app: FastAPI, *, env: Any, render: Any, settings: Settings, db: Database, clock: Clock,
+def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clock: Clock,
              staff: Any, editor: Any) -> None:
     tz = settings.tz
     Staff = Annotated[StaffUser, Depends(staff)]
