@@ -121,3 +121,25 @@ def resolve_targets(session: Session, spec: str) -> list[Group]:
     if not chosen:
         raise UserError("目标群不能为空：用 all、tag:标签 或 群编号列表（如 1,2）")
     return chosen
+
+
+def update_group(
+    session: Session,
+    ident: str,
+    *,
+    now: datetime,
+    name: str,
+    village: str,
+    tags: Sequence[str],
+    member_count: int | None,
+) -> Group:
+    """Change what staff maintain about a group (never its room id, which is how WeChat knows it)."""
+    group = find_group(session, ident)
+    if member_count is not None and not 0 <= member_count <= 100_000:
+        raise UserError("群成员人数应在 0 到 100000 之间")
+    group.name = name.strip()[:128] or group.room_id
+    group.village = village.strip()[:64]
+    group.tags = ",".join(parse_tags(list(tags)))
+    group.member_count = member_count
+    group.updated_at = now
+    return group

@@ -216,6 +216,23 @@ def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clo
                        "members": g.member_count, "enabled": g.enabled} for g in group_registry.list_groups(session)]
         return render(request, "groups.html", user, groups=groups)
 
+    @app.post("/groups/{group_id}/edit")
+    def groups_edit(request: Request, group_id: int, user: Editor, name: Annotated[str, Form()] = "",
+                    village: Annotated[str, Form()] = "", tags: Annotated[str, Form()] = "",
+                    members: Annotated[str, Form()] = "") -> Response:
+        now = clock.now()
+        members = members.strip()
+        if members and not members.isdigit():
+            raise UserError("群成员人数要写数字")
+        with db.sessions.begin() as session:
+            group = group_registry.update_group(session, str(group_id), now=now, name=name, village=village,
+                                                tags=group_registry.parse_tags(tags),
+                                                member_count=int(members) if members else None)
+            accounts.record_audit(session, actor=user.name, action="group.edit", now=now,
+                                  target=f"群 {group.id} {group.name}"[:200],
+                                  detail=f"村：{group.village}；标签：{group.tags}；人数：{group.member_count}")
+        return RedirectResponse("/groups?msg=groupsaved", status_code=303)
+
     @app.post("/groups/{group_id}/toggle")
     def groups_toggle(group_id: int, user: Editor, enable: Annotated[str, Form()] = "") -> Response:
         now = clock.now()

@@ -71,7 +71,7 @@ ACTION_LABELS = {
     "staff.add": "添加账号", "staff.enable": "启用账号", "staff.disable": "停用账号",
     "content.add": "新建文章", "content.edit": "修改文章",
     "push.add": "安排推送", "push.cancel": "取消推送", "plan.apply": "应用推荐计划",
-    "group.enable": "启用群", "group.disable": "停用群",
+    "group.enable": "启用群", "group.disable": "停用群", "group.edit": "修改群信息",
     "outbox.retry": "重发消息", "outbox.cancel": "取消消息",
     "consultation.handle": "咨询已跟进",
 }

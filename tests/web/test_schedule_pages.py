@@ -138,3 +138,22 @@ def test_a_day_suggests_the_content_written_for_its_key_dates(admin, db, clock, 
     assert "国家宪法日" in suggested.split('"', 1)[0]
     assert "constitution-day-basics" in suggested and "drunk-driving-is-a-crime" not in suggested
     assert '<optgroup label="适合' not in admin.get("/calendar?month=2026-12").text
+
+
+def test_edit_a_groups_village_tags_and_members(admin, db, clock, settings) -> None:  # type: ignore[no-untyped-def]
+    _library(db, clock, settings)
+    with db.sessions() as session:
+        gid = session.scalars(select(Group.id).where(Group.name == "一组")).one()
+    token = csrf_of(admin.get("/groups").text)
+    saved = admin.post(f"/groups/{gid}/edit", data={"csrf_token": token, "name": "一组<新>", "village": "柳树村",
+                                                    "tags": "山区，重点", "members": "88"}, follow_redirects=False)
+    assert saved.status_code == 303
+    with db.sessions() as session:
+        group = session.get(Group, gid)
+        assert (group.name, group.village, group.tag_list, group.member_count, group.room_id) == (
+            "一组<新>", "柳树村", ["山区", "重点"], 88, "g1@chatroom")
+    page = admin.get(saved.headers["location"]).text
+    assert "已保存群信息" in page and "一组&lt;新&gt;" in page
+    for data, expected in [({"members": "很多"}, "要写数字"), ({"tags": "有 空格"}, "不合规")]:
+        refused = admin.post(f"/groups/{gid}/edit", data={"csrf_token": token, "name": "一组", **data})
+        assert refused.status_code == 400 and expected in refused.text
