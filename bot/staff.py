@@ -2,7 +2,8 @@
 
 Staff are the WeChat ids listed in settings (PUFA_STAFF_WECHAT_IDS). Raw ids are compared in memory only and never
 stored. The same commands from anyone else are silently ignored, and a group is registered only by staff's
-`#绑定` inside it (by room id, never by name). Runs before the "unaddressed" filter: commands need no @.
+`#绑定` inside it (by room id, never by name). In a group that is not bound only #绑定/#解绑/#帮助 answer: the
+township's figures and push controls stay out of groups the township has not registered. Runs before the "unaddressed" filter: commands need no @.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handlers import SILENT, Outcome, Reply, Request
+from core import groups as registry
 from core import statistics
 from core.errors import UserError
 from core.models import AccountState, Consultation, ContentItem, Group, OutboxItem, Push
@@ -32,6 +34,7 @@ HELP = """工作人员命令（在群里直接发，不用 @）：
 #统计 —— 本月咨询和推送数字；指定月份写 #统计 2026-11
 #暂停推送 / #恢复推送 —— 暂停或恢复所有群的推送
 #帮助 —— 显示本说明
+（#待发、#统计、#暂停推送、#恢复推送 只在已绑定的群或私聊机器人时可用）
 （新同事：私聊机器人发 #我的ID，把得到的ID交给管理员登记）"""
 
 
@@ -86,6 +89,10 @@ class StaffCommandHandler:
             return f"#{command} 要在村群里发，机器人才知道是哪个群。"
         now = self._now()
         with self._sessions.begin() as session:
+            if message.is_group and command not in {"绑定", "解绑"} and not registry.is_active(session, message.chat_id):
+                # Township figures and push controls are not shown in a group the township has not bound (a staff
+                # member's family group, say): everyone in it would read them.
+                return f"本群还没有绑定。#{command} 请私聊机器人使用，或先在本群发 #绑定 村名。"
             if command == "绑定":
                 return self._bind(session, message.chat_id, message.chat_name, arg, now)
             if command == "解绑":

@@ -75,16 +75,17 @@ def test_bind_needs_a_village_and_unbind_disables(app, db) -> None:
 
 
 def test_pause_and_resume_set_the_account_flag(app, db) -> None:
-    assert "已暂停" in staff_says(app, "#暂停推送")[-1].text
+    assert "已暂停" in staff_says(app, "#暂停推送", chat_id="g1@chatroom")[-1].text
     with db.sessions() as s:
         assert s.get(AccountState, "default").pushes_paused is True
-    assert "已恢复" in staff_says(app, "＃恢复推送")[-1].text
+    run(app.transport.push(make_private_message("＃恢复推送", sender_id=STAFF)))
+    assert "已恢复" in app.transport.sent[-1].text
     with db.sessions() as s:
         assert s.get(AccountState, "default").pushes_paused is False
 
 
 def test_upcoming_figures_and_help(app, db, clock) -> None:
-    assert "近期没有排好的推送" in staff_says(app, "#待发")[-1].text
+    assert "近期没有排好的推送" in staff_says(app, "#待发", chat_id="g1@chatroom")[-1].text
     with db.sessions.begin() as s:
         content = ContentItem(slug="a1", kind="article", title="宪法日说宪法", data={}, checksum="x",
                               imported_at=clock.now())
@@ -92,17 +93,34 @@ def test_upcoming_figures_and_help(app, db, clock) -> None:
         s.flush()
         s.add(Push(content_id=content.id, due_at=clock.now() + timedelta(days=1), targets="all", source="manual",
                    status="queued", note="", created_at=clock.now()))
-    text = staff_says(app, "#待发")[-1].text
+    text = staff_says(app, "#待发", chat_id="g1@chatroom")[-1].text
     assert "宪法日说宪法" in text and "全部群" in text
     run(app.transport.push(make_group_message("@普法助手 欠钱不还怎么办")))
     text = staff_says(app, "#统计", chat_id="g1@chatroom")[-1].text
     assert "2026年12月" in text and "解答法律咨询 1 人次" in text and "本群咨询 1 人次" in text
-    assert "解答法律咨询 0 人次" in staff_says(app, "#统计 2026-11")[-1].text
-    assert "格式不对" in staff_says(app, "#统计 十一月")[-1].text
+    assert "解答法律咨询 0 人次" in staff_says(app, "#统计 2026-11", chat_id="g1@chatroom")[-1].text
+    assert "格式不对" in staff_says(app, "#统计 十一月", chat_id="g1@chatroom")[-1].text
     assert "#绑定 村名" in staff_says(app, "#帮助")[-1].text
     # In a private chat with the bot, staff commands work too, but binding needs a group.
     run(app.transport.push(make_private_message("#绑定 青山村", sender_id=STAFF)))
     assert "要在村群里发" in app.transport.sent[-1].text
+
+
+def test_figures_and_push_controls_stay_out_of_unbound_groups(app, db) -> None:
+    """A staff member's family group (not bound) must not see township figures or pause every village's pushes."""
+    run(app.transport.push(make_group_message("@普法助手 欠钱不还怎么办")))
+    for command in ("#统计", "#待发", "#暂停推送", "#恢复推送"):
+        text = staff_says(app, command)[-1].text
+        assert "本群还没有绑定" in text and "私聊" in text, command
+        assert "人次" not in text
+    with db.sessions() as s:
+        assert s.get(AccountState, "default") is None  # the pause did not happen
+    assert "#绑定 村名" in staff_says(app, "#帮助")[-1].text
+    # disabled (unbound) groups are treated the same way
+    staff_says(app, "#解绑", chat_id="g1@chatroom")
+    assert "本群还没有绑定" in staff_says(app, "#统计", chat_id="g1@chatroom")[-1].text
+    run(app.transport.push(make_private_message("#统计", sender_id=STAFF)))
+    assert "解答法律咨询 1 人次" in app.transport.sent[-1].text
 
 
 def _joined(chat_id: str, clock) -> MemberJoined:
