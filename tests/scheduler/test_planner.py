@@ -94,3 +94,16 @@ def test_plans_for_two_years_share_the_occurrence_across_the_boundary(db: Databa
         keys = set(session.scalars(select(Push.plan_key)))
     assert "wage-arrears-campaign:2028:notice:0" in keys
     assert added.existing >= 1
+
+
+def test_the_shipped_library_fills_every_required_slot_for_three_years() -> None:
+    """Every notice, key-date article and evening case of 2026-2028 has content: no "内容库里没有" in a plan."""
+    from pufa.library import load_library
+
+    library = load_library({"bot_name": "普法助手", "sifasuo": "青山镇司法所", "township": "青山镇",
+                            "help_line": "", "trigger": "普法"})
+    kinds = {**{a.slug: "article" for a in library.articles}, **{c.slug: "case" for c in library.cases}}
+    entries = [LibraryEntry(item.slug, kinds[item.slug], item.title, item.key_dates, item.tags) for item in library.items]
+    for year in (2026, 2027, 2028):
+        planned = plan_campaigns(occurrences_in(REGISTRY, [], year, pufa_month=11), entries, TZ)
+        assert [(p.key, p.role, f"{p.due_at:%m-%d}") for p in planned if p.slug is None] == [], year
