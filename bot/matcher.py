@@ -1,10 +1,11 @@
 """Matching a villager's question to a knowledge-base entry.
 
-Pipeline: jieba with a legal user dictionary → colloquial→legal synonyms → stop-word removal → BM25 over two fields
-(words, and CJK character bigrams that survive typos and dialect segmentation) with an inverted index, so a query
-only touches the entries that share a term with it. First a naive-Bayes per-category score (with 其他 learnt from
-chatter) picks the category; entries are then ranked within it, and a confidence (category probability × "how much
-of what the asker said does the best entry explain") decides answer / menu / pending.
+Pipeline: jieba with a legal user dictionary → colloquial→legal synonyms → stop-word removal. A linear SVM over
+TF-IDF words and character n-grams (with 其他 learnt from group chatter) picks the category or declines the text as
+chatter; entries are then ranked within the category by BM25 over two fields (words, and CJK character bigrams that
+survive typos and dialect segmentation) with an inverted index, so a query only touches the entries that share a
+term with it. A confidence ("how much of what the asker said does the best entry explain") decides answer / menu /
+pending.
 
 BM25 is hand-rolled over an inverted index because rank_bm25 scores every document for every query term in Python,
 which misses the p99 ≤ 2 ms target at 5,000 entries (see benchmarks/qa_latency.py); rank_bm25 is still used as the
@@ -19,8 +20,9 @@ import logging
 import math
 import pickle
 import re
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ import jieba
 import yaml
 
 from bot.kb import Entry, KnowledgeBase
-from core.categories import CATEGORIES, OTHER
+from core.categories import OTHER
 
 LEXICON = Path(__file__).resolve().parent / "lexicon"
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -52,7 +54,7 @@ class MatchResult:
     score: float  # confidence in [0, 1]
     best: Candidate | None = None
     alternatives: tuple[Candidate, ...] = ()
-    category_scores: dict[str, float] = field(default_factory=dict)
+    category_scores: dict[str, float] = field(default_factory=dict)  # the category model's top decision values
     tokens: tuple[str, ...] = ()
 
 
@@ -64,11 +66,9 @@ class MatcherConfig:
     keyword_boost: int = 2
     k1: float = 1.2
     b: float = 0.5
-    alpha: float = 0.3
-    cnb_alpha: float = 0.5
-    # Declined as chatter when the classifier gives 其他 at least this probability: naive Bayes posteriors are
-    # overconfident, so a small share already means "this reads like ordinary group talk" (tuned on the dev set).
-    other_threshold: float = 0.03
+    # The category model: a linear SVM's regularisation (C) and the least number of phrasings a feature must occur in.
+    svm_c: float = 0.5
+    min_df: int = 2
 
 
 class Tokenizer:
@@ -145,86 +145,59 @@ class BM25Index:
         return result
 
 
-class CategoryClassifier:
-    """Multinomial naive Bayes over words and bigrams: the per-category score, with 其他 learnt from chatter."""
+class LinearCategoriser:
+    """One score per category from a linear SVM over TF-IDF features, with 其他 learnt from group chatter.
 
-    def __init__(self, documents: dict[str, list[list[str]]], alpha: float) -> None:
-        self.classes = list(documents)
-        vocabulary = {f for docs in documents.values() for doc in docs for f in doc}
-        self.vocabulary = vocabulary
-        size = len(vocabulary) or 1
-        self.log_prob: dict[str, dict[str, float]] = {}
-        self.log_unseen: dict[str, float] = {}
-        for cls, docs in documents.items():
-            counts = Counter(f for doc in docs for f in doc)
-            total = sum(counts.values())
-            denominator = math.log(total + alpha * size)
-            self.log_prob[cls] = {f: math.log(c + alpha) - denominator for f, c in counts.items()}
-            self.log_unseen[cls] = math.log(alpha) - denominator
-
-    def posteriors(self, features: Sequence[str]) -> dict[str, float]:
-        known = [f for f in features if f in self.vocabulary]
-        if not known:
-            return {}
-        logs = {}
-        for cls in self.classes:
-            table, unseen = self.log_prob[cls], self.log_unseen[cls]
-            logs[cls] = sum(table.get(f, unseen) for f in known)
-        top = max(logs.values())
-        exp = {cls: math.exp(v - top) for cls, v in logs.items()}
-        norm = sum(exp.values())
-        return {cls: v / norm for cls, v in exp.items()}
-
-
-class ComplementNB:
-    """Weight-normalised complement naive Bayes (Rennie et al., 2003) over log-scaled, length-normalised counts.
-
-    Picks the legal category once the chatter gate has passed: it estimates each class from the text of all OTHER
-    classes, which is steadier than plain naive Bayes when categories have uneven amounts of phrasing.
+    A discriminative model, because several categories share their everyday words (偷 in 刑事治安 and 电动车 in
+    交通事故; 打伤 in 侵权纠纷 and 刑事治安): naive Bayes let the object of a story outvote the act. scikit-learn trains
+    it (imported only when the indexes are built); scoring is plain Python over the exported weights, so a start with
+    a warm cache never loads scikit-learn, and a query touches only the features it contains.
     """
 
-    def __init__(self, documents: dict[str, list[list[str]]], alpha: float) -> None:
-        self.classes = list(documents)
-        totals: Counter[str] = Counter()
-        per_class: dict[str, Counter[str]] = {cls: Counter() for cls in self.classes}
-        for cls, docs in documents.items():
-            for doc in docs:
-                scaled = {f: math.log1p(t) for f, t in Counter(doc).items()}
-                length = math.sqrt(sum(v * v for v in scaled.values())) or 1.0
-                for f, v in scaled.items():
-                    per_class[cls][f] += v / length
-                    totals[f] += v / length
-        grand = sum(totals.values())
-        size = len(totals)
-        columns = []
-        for cls in self.classes:
-            own = per_class[cls]
-            denominator = math.log(alpha * size + grand - sum(own.values()))
-            column = {f: math.log(alpha + total - own[f]) - denominator for f, total in totals.items()}
-            norm = sum(abs(v) for v in column.values()) or 1.0
-            columns.append({f: v / norm for f, v in column.items()})
-        # feature → one weight per class, so scoring touches each query feature once
-        self.weights: dict[str, tuple[float, ...]] = {f: tuple(col[f] for col in columns) for f in totals}
+    def __init__(self, texts: Sequence[str], labels: Sequence[str], features: Callable[[str], list[str]],
+                 c: float, min_df: int) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import LinearSVC
 
-    def best(self, features: Sequence[str]) -> str | None:
-        counts = Counter(f for f in features if f in self.weights)
+        vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=min_df)
+        model = LinearSVC(C=c).fit(vectorizer.fit_transform(texts), labels)
+        coef, intercept = model.coef_, model.intercept_
+        if coef.shape[0] == 1:  # two classes: scikit-learn keeps one row, for the second class
+            coef, intercept = [-coef[0], coef[0]], [-intercept[0], intercept[0]]
+        self.classes = [str(label) for label in model.classes_]
+        self.intercepts = tuple(float(v) for v in intercept)
+        # Flat arrays, not per-feature tuples of floats: the cache loads in a fraction of the time.
+        self.index: dict[str, int] = {str(feature): int(i) for feature, i in vectorizer.vocabulary_.items()}
+        self.idf = array("d", (float(v) for v in vectorizer.idf_))
+        self.coef = array("d", (float(row[i]) for i in range(len(self.idf)) for row in coef))
+
+    def scores(self, features: Sequence[str]) -> dict[str, float]:
+        """Decision values per class, as scikit-learn computes them (sublinear tf × idf, l2-normalised)."""
+        counts = Counter(i for i in map(self.index.get, features) if i is not None)
         if not counts:
-            return None
-        scores = [0.0] * len(self.classes)
-        for f, t in counts.items():
-            scale = math.log1p(t)
-            for i, w in enumerate(self.weights[f]):
-                scores[i] += scale * w
-        return self.classes[min(range(len(scores)), key=scores.__getitem__)]
+            return {}
+        values = {i: (1.0 + math.log(t)) * self.idf[i] for i, t in counts.items()}
+        norm = math.sqrt(sum(v * v for v in values.values()))
+        width = len(self.classes)
+        totals = list(self.intercepts)
+        coef = self.coef
+        for i, v in values.items():
+            share, base = v / norm, i * width
+            for k in range(width):
+                totals[k] += share * coef[base + k]
+        return dict(zip(self.classes, totals, strict=True))
 
 
-def _features(words: Sequence[str], grams: Sequence[str]) -> list[str]:
-    return [*words, *(f"b:{g}" for g in grams)]
+_FEATURE_RUN = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")
 
 
-def _category_features(words: Sequence[str], grams: Sequence[str], text: str) -> list[str]:
-    """Words, bigrams and single characters: single characters help most with typos and dialect."""
-    return [*words, *(f"b:{g}" for g in grams), *(f"u:{c}" for c in text if "\u4e00" <= c <= "\u9fff")]
+def _category_features(words: Sequence[str], text: str) -> list[str]:
+    """Words, and character 1–3-grams within CJK (or Latin/digit) runs: characters survive typos and dialect."""
+    features = [f"w:{w}" for w in words]
+    for run in _FEATURE_RUN.findall(text.lower()):
+        for n in (1, 2, 3):
+            features.extend(run[i : i + n] for i in range(len(run) - n + 1))
+    return features
 
 
 def load_chatter() -> list[str]:
@@ -232,7 +205,7 @@ def load_chatter() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 
 
 def _read_cache(path: Path | None) -> tuple[Any, ...] | None:
@@ -279,8 +252,7 @@ class Matcher:
         if state is None:
             state = self._build()
             _write_cache(cache, state)
-        (self._word_sets, self._gram_sets, self.words, self.grams, self.classifier, self.categoriser,
-         self._by_category) = state
+        (self._word_sets, self._gram_sets, self._word_idf, self._gram_idf, self.categoriser, self._by_category) = state
 
     def _fingerprint(self) -> str:
         """Everything the built indexes depend on: entries, lexicon files, chatter, configuration, this code."""
@@ -300,19 +272,25 @@ class Matcher:
             for phrase in (*entry.questions, *entry.keywords, " ".join(entry.keywords))
         }
         word_docs, gram_docs = [], []
-        training: dict[str, list[list[str]]] = {category: [] for category in CATEGORIES}
-        category_training: dict[str, list[list[str]]] = {category: [] for category in CATEGORIES}
+        texts: list[str] = []
+        labels: list[str] = []
         for entry in self.entries:
             words = [w for q in entry.questions for w in tokenized[q][0]]
             keyword_tokens = [t for k in entry.keywords for t in tokenized[k][0]]
             word_docs.append(words + keyword_tokens * self.config.keyword_boost)
             gram_docs.append([g for p in (*entry.questions, " ".join(entry.keywords)) for g in tokenized[p][1]])
             for phrase in (*entry.questions, " ".join(entry.keywords)):
-                training[entry.category].append(_features(*tokenized[phrase]))
-                category_training[entry.category].append(_category_features(*tokenized[phrase], phrase))
-        training[OTHER] = [
-            _features(self.tokenizer.words(line), self.tokenizer.bigrams(line)) for line in load_chatter()
-        ]
+                texts.append(phrase)
+                labels.append(entry.category)
+        chatter = load_chatter()
+        texts += chatter
+        labels += [OTHER] * len(chatter)
+        words_of = {phrase: pair[0] for phrase, pair in tokenized.items()}
+
+        def features(text: str) -> list[str]:
+            words = words_of.get(text)
+            return _category_features(self.tokenizer.words(text) if words is None else words, text)
+
         k1, b = self.config.k1, self.config.b
         # Entries are ranked only within the category the classifier chose: one small index per category keeps a
         # query's work proportional to that category, not to the whole knowledge base.
@@ -327,10 +305,9 @@ class Matcher:
         return (
             [frozenset(d) for d in word_docs],
             [frozenset(d) for d in gram_docs],
-            BM25Index(word_docs, k1, b),
-            BM25Index(gram_docs, k1, b),
-            CategoryClassifier({k: v for k, v in training.items() if v}, self.config.alpha),
-            ComplementNB({k: v for k, v in category_training.items() if v}, self.config.cnb_alpha),
+            _idf_table(word_docs, k1, b),  # the coverage weights need only the IDFs of the whole knowledge base
+            _idf_table(gram_docs, k1, b),
+            LinearCategoriser(texts, labels, features, self.config.svm_c, self.config.min_df),
             by_category,
         )
 
@@ -338,16 +315,14 @@ class Matcher:
         text = _normalise_input(question)
         words = self.tokenizer.words(text)
         grams = self.tokenizer.bigrams(text)
-        posteriors = self.classifier.posteriors(_features(words, grams))
-        if not posteriors:
+        scores = self.categoriser.scores(_category_features(words, text))
+        if not scores:
             return MatchResult(kind="other", category=OTHER, score=0.0, tokens=tuple(words))
-        category_scores = {c: round(p, 4) for c, p in sorted(posteriors.items(), key=lambda i: -i[1])[:5]}
-        chatter = posteriors.get(OTHER, 0.0)
-        category = OTHER if chatter >= self.config.other_threshold else self.categoriser.best(
-            _category_features(words, grams, text)
-        )
-        if category is None or category == OTHER:
-            return MatchResult("other", OTHER, round(chatter, 4), None, (), category_scores, tuple(words))
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        category_scores = {c: round(v, 4) for c, v in ranked[:5]}
+        category = ranked[0][0]
+        if category == OTHER or category not in self._by_category:
+            return MatchResult("other", OTHER, 0.0, None, (), category_scores, tuple(words))
         members, word_index, gram_index = self._by_category[category]
         combined: dict[int, float] = defaultdict(float)
         for doc, score in word_index.scores(words).items():
@@ -362,7 +337,7 @@ class Matcher:
         if not candidates:
             return MatchResult("pending", category, 0.0, None, (), category_scores, tuple(words))
         coverage = self._coverage(words, grams, in_category[0][0])
-        confidence = round(min(1.0, (1.0 - chatter) * (0.5 + coverage)), 4)
+        confidence = round(min(1.0, 0.5 + coverage), 4)
         best, rest = candidates[0], candidates[1:]
         cfg = self.config
         if confidence < cfg.answer_threshold:
@@ -373,17 +348,22 @@ class Matcher:
 
     def _coverage(self, words: Sequence[str], grams: Sequence[str], doc: int) -> float:
         """IDF-weighted share of the question's words (and bigrams) that the entry contains."""
-        word_part = _weighted_share(words, self.words, self._word_sets[doc])
-        gram_part = _weighted_share(grams, self.grams, self._gram_sets[doc])
+        word_part = _weighted_share(words, self._word_idf, self._word_sets[doc])
+        gram_part = _weighted_share(grams, self._gram_idf, self._gram_sets[doc])
         return round(0.7 * word_part + 0.3 * gram_part, 4)
 
 
-def _weighted_share(terms: Sequence[str], index: BM25Index, present: frozenset[str]) -> float:
+def _idf_table(documents: Sequence[Sequence[str]], k1: float, b: float) -> tuple[dict[str, float], float]:
+    index = BM25Index(documents, k1, b)
+    return index.idf, index.max_idf
+
+
+def _weighted_share(terms: Sequence[str], idf: tuple[dict[str, float], float], present: frozenset[str]) -> float:
+    table, unseen = idf
     total = matched = 0.0
     for term in set(terms):
-        weight = index.idf.get(term, index.max_idf)
+        weight = table.get(term, unseen)
         total += weight
         if term in present:
             matched += weight
     return matched / total if total else 0.0
-

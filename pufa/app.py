@@ -8,7 +8,7 @@ import signal
 from dataclasses import dataclass, field
 
 from bot.handlers import Addressing, GroupGate, HelpHandler, Pipeline, UnaddressedFilter
-from bot.qa import MenuPickHandler, QuestionHandler
+from bot.qa_handlers import MenuPickHandler, QuestionHandler
 from bot.service import BotService
 from bot.staff import StaffCommandHandler
 from bot.welcome import WelcomePolicy

@@ -121,3 +121,14 @@ def test_training_data_never_copies_the_evaluation_sets(name: str) -> None:
     kb = load_knowledge_base(VARS)
     training = set(load_chatter()) | {q for e in kb.entries for q in e.questions}
     assert {r["q"] for r in rows} & training == set()
+
+
+def test_answers_with_and_without_template_syntax_render_the_same_way(tmp_path: Path) -> None:
+    plain = GOOD.replace("可以到{{ sifasuo }}咨询。", "可以到司法所咨询。")
+    assert plain != GOOD
+    write(tmp_path, "a.yaml", plain)
+    [entry] = load_knowledge_base(VARS, tmp_path).entries
+    assert entry.render_answer(VARS) == "可以到司法所咨询。"
+    write(tmp_path, "a.yaml", GOOD)
+    [entry] = load_knowledge_base(VARS, tmp_path).entries
+    assert entry.render_answer(VARS) == "可以到青山镇司法所咨询。"

@@ -56,3 +56,34 @@ def test_a_changed_knowledge_base_or_a_damaged_cache_is_rebuilt(kb, tmp_path: Pa
     new.write_bytes(b"not a pickle")
     rebuilt = Matcher(changed, cache_dir=cache)
     assert rebuilt.match("邻居占了俺家宅基地").category == "土地房产"
+
+
+def test_a_start_with_a_warm_cache_does_not_load_scikit_learn(kb, tmp_path: Path) -> None:
+    """scikit-learn trains the category model only when the cache is rebuilt; `pufa ask` and the bot then score
+    with the exported weights (a fresh interpreter, so earlier imports in this test session do not count)."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    Matcher(kb, cache_dir=cache)
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from bot.kb import load_knowledge_base
+        from bot.matcher import Matcher
+        kb = load_knowledge_base({{"sifasuo": "x"}}, Path({str(tmp_path / "kb")!r}))
+        result = Matcher(kb, cache_dir=Path({str(cache)!r})).match("包工头欠薪跑了")
+        print(result.category, "sklearn" in sys.modules)
+    """)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["劳动用工", "False"]
+
+
+def test_a_knowledge_base_with_one_category_still_tells_questions_from_chatter(tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "kb.yaml").write_text(textwrap.dedent(KB).split("- id: labor-a")[0], encoding="utf-8")
+    matcher = Matcher(load_knowledge_base({"sifasuo": "x"}, folder))  # two classes: 土地房产 and 其他
+    assert matcher.match("宅基地和邻居吵架了咋办").category == "土地房产"
+    assert matcher.match("今天天气真好啊").category == "其他"
