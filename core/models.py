@@ -95,7 +95,9 @@ class OutboxItem(Base):
     """One message-set to one group. States: pending → sending → sent | failed | unknown | cancelled | expired."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+    # The dispatcher claims "the oldest due pending row" (ORDER BY due_at, id LIMIT 1): with id in the index the
+    # database reads the first match instead of sorting every pending row of a campaign (85,000 for 5,000 groups).
+    __table_args__ = (Index("ix_outbox_status_due_id", "status", "due_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     push_id: Mapped[int | None] = mapped_column(ForeignKey("pushes.id"), nullable=True)
