@@ -119,8 +119,8 @@ def init_command(
         out.print(imported)
     out.print(f"已初始化：数据库已是最新结构（{_safe_url(s)}），已登记群 {total} 个" + (f"（新增演示群 {added} 个）" if added else "") + "。")
     if not staff_accounts:
-        out.print("网页控制台：在另一个终端运行 .venv/bin/pufa staff add 您的名字 --role admin 设置登录账号和密码，"
-                  "机器人运行时（make run 或 pufa run）用浏览器打开 http://127.0.0.1:8000 登录。", markup=False)
+        out.print("网页控制台还没有账号：机器人运行时（make run 或 pufa run）会显示一个“首次设置”链接，用浏览器打开即可"
+                  "创建管理员账号；也可以运行 .venv/bin/pufa staff add 您的名字 --role admin。", markup=False)
 
 
 @app.command("run")

@@ -28,7 +28,7 @@ def web_command(
     """只启动网页控制台（浏览器打开 http://127.0.0.1:8000）；pufa run 也会同时启动它。"""
     import uvicorn
 
-    from pufa.web.app import create_web_app
+    from pufa.web.app import create_web_app, first_run_setup_code
 
     cli = _cli()
     s = cli.settings()
@@ -39,21 +39,24 @@ def web_command(
     setup_logging(s.data_dir, s.log_level)
     db = cli._open_db()
     try:
-        with db.sessions() as session:
-            from pufa.web.accounts import count_staff
-
-            accounts = count_staff(session)
-        web = create_web_app(s, db)
+        code = first_run_setup_code(db)
+        web = create_web_app(s, db, setup_code=code)
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
         cli.out.print(f"网页控制台：http://{shown}:{port}  （按 Ctrl+C 停止）", markup=False)
-        if not accounts:
-            cli.out.print("还没有登录账号：另开一个终端运行 .venv/bin/pufa staff add 您的名字 --role admin", markup=False)
+        if code:
+            cli.out.print(setup_hint(shown, port, code), markup=False)
         try:
             uvicorn.run(web, host=host, port=port, log_level="warning")
         except OSError as exc:
             raise UserError(f"无法在 {host}:{port} 启动网页控制台：{exc.strerror or exc}（端口被占用可换 --port）") from None
     finally:
         db.dispose()
+
+
+def setup_hint(host: str, port: int, code: str) -> str:
+    """The first-run link, printed in the terminal only (it carries the one-time code; never logged)."""
+    return (f"首次使用：用浏览器打开 http://{host}:{port}/setup?code={code} 创建管理员账号"
+            "（链接只在本窗口显示，用过即失效）")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -163,7 +166,7 @@ class EmbeddedWeb:
 
         import uvicorn
 
-        from pufa.web.app import create_web_app
+        from pufa.web.app import create_web_app, first_run_setup_code
 
         host, port = settings.web_host, settings.web_port
         try:
@@ -175,7 +178,9 @@ class EmbeddedWeb:
             sock.close()
             return None, (f"网页控制台没有启动：{host}:{port} 无法使用（{exc.strerror or exc}）。"
                           "可在 .env 里改 PUFA_WEB_PORT，或设 PUFA_WEB_ENABLED=false 关闭。")
-        config = uvicorn.Config(create_web_app(settings, db), log_level="warning", lifespan="off", log_config=None)
+        code = first_run_setup_code(db)
+        config = uvicorn.Config(create_web_app(settings, db, setup_code=code), log_level="warning", lifespan="off",
+                                log_config=None)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="pufa-web", daemon=True)
         thread.start()
@@ -184,7 +189,8 @@ class EmbeddedWeb:
                 break
             time.sleep(0.05)
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
-        return cls(server, thread), f"网页控制台：http://{shown}:{port}（账号用 pufa staff add 创建）"
+        message = f"网页控制台：http://{shown}:{port}"
+        return cls(server, thread), (f"{message}\n{setup_hint(shown, port, code)}" if code else message)
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -1,6 +1,6 @@
 """The staff web console: `create_web_app(settings, db, clock)` builds a FastAPI app; nothing happens at import.
 
-Every route but /login requires a logged-in staff member (the `staff` dependency); every POST also checks the
+Every route but /login and the first-run /setup requires a logged-in staff member (the `staff` dependency); every POST also checks the
 session's CSRF token (`form_staff`). Handlers open a session from the shared factory, call a service, render a
 template from one autoescaping Jinja2 environment: text villagers wrote is always escaped.
 """
@@ -75,7 +75,18 @@ def html_environment() -> Environment:
     return env
 
 
-def create_web_app(settings: Settings, db: Database, clock: Clock | None = None) -> FastAPI:
+def first_run_setup_code(db: Database) -> str | None:
+    """A one-time code for creating the first admin in the browser, while no staff account exists; else None.
+
+    Shown only in the terminal that started the console (never logged), so someone who merely reaches the page on
+    the network cannot claim the console before the township does."""
+    with db.sessions() as session:
+        return None if accounts.count_staff(session) else accounts.secrets.token_urlsafe(12)
+
+
+def create_web_app(
+    settings: Settings, db: Database, clock: Clock | None = None, *, setup_code: str | None = None
+) -> FastAPI:
     clock = clock or SystemClock(settings.tz)
     tz = settings.tz
     env = html_environment()
@@ -141,7 +152,8 @@ def create_web_app(settings: Settings, db: Database, clock: Clock | None = None)
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/") -> Response:
         token = accounts.secrets.token_urlsafe(24)
-        response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error="", name="")
+        response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error="", name="",
+                          setup_pending=setup_open())
         _set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
         return response
 
@@ -165,10 +177,71 @@ def create_web_app(settings: Settings, db: Database, clock: Clock | None = None)
             error = "账号或密码不对"
         if outcome is None:
             return render(request, "login.html", None, status_code=400, login_csrf=csrf_token,
-                          next=_safe_next(next), error=error, name=name[:64])
+                          next=_safe_next(next), error=error, name=name[:64], setup_pending=setup_open())
         token, _user = outcome
         response = RedirectResponse(_safe_next(next), status_code=303)
         _set_cookie(response, SESSION_COOKIE, token, max_age=int(accounts.SESSION_TTL.total_seconds()))
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+        return response
+
+    # -- first run: the first admin account, created in the browser with the code from the terminal -----------
+    app.state.setup_code = setup_code
+
+    def setup_open() -> bool:
+        if app.state.setup_code is None:
+            return False
+        with db.sessions() as session:
+            if accounts.count_staff(session):
+                app.state.setup_code = None  # someone added an account with `pufa staff add` meanwhile
+        return app.state.setup_code is not None
+
+    @app.get("/setup", response_class=HTMLResponse)
+    def setup_page(request: Request, code: str = "") -> Response:
+        if not setup_open():
+            return RedirectResponse("/login", status_code=303)
+        token = accounts.secrets.token_urlsafe(24)
+        response = render(request, "setup.html", None, login_csrf=token, code=code[:64], error="", name="")
+        _set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        return response
+
+    @app.post("/setup", response_class=HTMLResponse)
+    def setup_submit(
+        request: Request,
+        code: Annotated[str, Form()] = "",
+        name: Annotated[str, Form()] = "",
+        password: Annotated[str, Form()] = "",
+        password2: Annotated[str, Form()] = "",
+        csrf_token: Annotated[str, Form()] = "",
+    ) -> Response:
+        if not setup_open():
+            return RedirectResponse("/login", status_code=303)
+        if not accounts.csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
+            raise Forbidden("页面已过期，请刷新后重试")
+
+        def again(error: str) -> Response:
+            return render(request, "setup.html", None, status_code=400, login_csrf=csrf_token, code=code[:64],
+                          error=error, name=name[:64])
+
+        if not accounts.csrf_matches(app.state.setup_code, code.strip()):
+            return again("设置码不对：请复制启动程序的终端窗口里显示的完整链接")
+        if password != password2:
+            return again("两次输入的密码不一样")
+        address = request.client.host if request.client else "unknown"
+        try:
+            with db.sessions.begin() as session:
+                if accounts.count_staff(session):
+                    return RedirectResponse("/login", status_code=303)
+                accounts.create_staff(session, name=name, role="admin", password=password, now=clock.now(),
+                                      actor="首次设置")
+            with db.sessions.begin() as session:
+                outcome = accounts.login(session, name=name.strip(), password=password, address=address,
+                                         now=clock.now())
+        except UserError as exc:
+            return again(exc.message)
+        app.state.setup_code = None  # used up
+        response = RedirectResponse("/", status_code=303)
+        if outcome is not None:
+            _set_cookie(response, SESSION_COOKIE, outcome[0], max_age=int(accounts.SESSION_TTL.total_seconds()))
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response
 

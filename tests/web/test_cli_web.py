@@ -58,15 +58,24 @@ def test_pufa_run_serves_the_console_next_to_the_bot(tmp_path: Path) -> None:
                                stderr=subprocess.PIPE, text=True)
     try:
         first = process.stdout.readline()  # type: ignore[union-attr]
-        assert first.strip() == f"网页控制台：http://127.0.0.1:{port}（账号用 pufa staff add 创建）"
+        assert first.strip() == f"网页控制台：http://127.0.0.1:{port}"
+        # No account yet: a one-time first-run link, shown in this terminal only.
+        second = process.stdout.readline()  # type: ignore[union-attr]
+        link = re.search(r"(http://127\.0\.0\.1:\d+/setup\?code=[\w-]+)", second)
+        assert second.startswith("首次使用") and link is not None, second
+        with urllib.request.urlopen(link.group(1), timeout=10) as response:
+            assert response.status == 200 and "创建管理员账号" in response.read().decode("utf-8")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as response:
-            assert response.status == 200 and "登录控制台" in response.read().decode("utf-8")
+            assert response.status == 200 and "首次设置" in response.read().decode("utf-8")
         out, err = process.communicate("@普法助手 你好\n", timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err
     assert "我能帮您" in out
+    code = link.group(1).rsplit("=", 1)[1]
+    logged = "".join(p.read_text(encoding="utf-8", errors="replace") for p in tmp_path.rglob("*.log"))
+    assert code not in logged  # the one-time code never reaches the logs
 
     # A port in use: one line of advice, and the bot still runs.
     with socket.socket() as busy:
