@@ -160,7 +160,8 @@ class LinearCategoriser:
         from sklearn.svm import LinearSVC
 
         vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=min_df)
-        model = LinearSVC(C=c).fit(vectorizer.fit_transform(texts), labels)
+        # liblinear visits the samples in random order: a fixed seed makes every rebuild give the same model.
+        model = LinearSVC(C=c, random_state=0).fit(vectorizer.fit_transform(texts), labels)
         coef, intercept = model.coef_, model.intercept_
         if coef.shape[0] == 1:  # two classes: scikit-learn keeps one row, for the second class
             coef, intercept = [-coef[0], coef[0]], [-intercept[0], intercept[0]]
