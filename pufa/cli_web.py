@@ -1,4 +1,4 @@
-"""`pufa web` (the staff web console) and `pufa staff add|list|disable|enable` (its accounts).
+"""`pufa web` (the staff web console) and `pufa staff add|password|list|disable|enable` (its accounts).
 
 Registered in pufa/cli.py with `register(app)`. Thin: open a session, call pufa.web.accounts, print one line.
 """
@@ -12,7 +12,7 @@ import typer
 
 from core.errors import UserError
 
-staff_app = typer.Typer(help="网页控制台的工作人员账号（添加、列出、停用、启用）。", no_args_is_help=True)
+staff_app = typer.Typer(help="网页控制台的工作人员账号（添加、设新密码、列出、停用、启用；也可以在网页控制台的“账号管理”里操作）。", no_args_is_help=True)
 
 
 def _cli() -> Any:
@@ -91,6 +91,26 @@ def staff_add(
     finally:
         db.dispose()
     cli.out.print(f"已添加账号 {label}。运行 pufa web 后在浏览器打开 http://127.0.0.1:8000 登录。", markup=False)
+
+
+@staff_app.command("password")
+def staff_password(
+    name: Annotated[str, typer.Argument(help="账号名。")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="从标准输入读取新密码（一行），不提示。")] = False,
+) -> None:
+    """给账号设新密码（忘了密码时用）：这个账号已登录的地方都会退出。"""
+    from pufa.web.accounts import reset_password
+
+    cli = _cli()
+    password = _read_password(password_stdin)
+    db = cli._open_db()
+    try:
+        with db.sessions.begin() as session:
+            account = reset_password(session, name, password, cli._now(), actor="命令行")
+            shown = account.name
+    finally:
+        db.dispose()
+    cli.out.print(f"已给账号 {shown} 设新密码，请用新密码登录网页控制台。", markup=False)
 
 
 @staff_app.command("list")

@@ -91,14 +91,35 @@ def count_staff(session: Session) -> int:
     return int(session.scalar(select(func.count(StaffAccount.id))) or 0)
 
 
-def set_staff_enabled(session: Session, name: str, enabled: bool, now: datetime, actor: str) -> StaffAccount:
+def _account(session: Session, name: str) -> StaffAccount:
     account = session.scalar(select(StaffAccount).where(StaffAccount.name == name.strip()))
     if account is None:
         raise NotFoundError(f"找不到账号“{name}”")
+    return account
+
+
+def set_staff_enabled(session: Session, name: str, enabled: bool, now: datetime, actor: str) -> StaffAccount:
+    account = _account(session, name)
+    if not enabled and account.role == "admin" and account.enabled:
+        others = session.scalar(select(func.count(StaffAccount.id)).where(
+            StaffAccount.role == "admin", StaffAccount.enabled.is_(True), StaffAccount.id != account.id))
+        if not others:
+            raise UserError("这是唯一启用的管理员账号，不能停用（先给另一位同事设管理员账号）")
     account.enabled = enabled
     if not enabled:
         session.execute(delete(StaffSession).where(StaffSession.staff_id == account.id))
     record_audit(session, actor=actor, action="staff.enable" if enabled else "staff.disable", now=now, target=account.name)
+    return account
+
+
+def reset_password(session: Session, name: str, password: str, now: datetime, actor: str) -> StaffAccount:
+    """A new password for a forgotten one: every login of that account ends at once."""
+    account = _account(session, name)
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"密码至少{MIN_PASSWORD}位")
+    account.password_hash = _hasher.hash(password)
+    session.execute(delete(StaffSession).where(StaffSession.staff_id == account.id))
+    record_audit(session, actor=actor, action="staff.password", now=now, target=account.name)
     return account
 
 

@@ -55,6 +55,11 @@ MESSAGES = {
     "retried": "已安排重发，机器人运行时会尽快发出。",
     "outboxcancelled": "已取消这条发送记录。",
     "loggedout": "已退出登录。",
+    "staffadded": "已添加账号，请把账号名和初始密码告诉这位同事。",
+    "staffenabled": "已启用这个账号。",
+    "staffdisabled": "已停用这个账号：它已登录的地方都已退出。",
+    "passwordreset": "已设新密码：这个账号需要用新密码重新登录。",
+    "passwordchanged": "密码已修改，请用新密码登录。",
 }
 
 
@@ -253,7 +258,7 @@ def create_web_app(
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    from pufa.web import pages, pages_content, pages_kb, pages_schedule, pages_status
+    from pufa.web import pages, pages_content, pages_kb, pages_schedule, pages_staff, pages_status
 
     pages.register(app, render=render, settings=settings, db=db, clock=clock,
                    staff=staff, editor=editor)
@@ -263,6 +268,7 @@ def create_web_app(
     pages_kb.register(app, render=render, settings=settings, staff=staff)
     pages_status.register(app, render=render, settings=settings, staff=staff)
     pages_status.register_audit(app, render=render, db=db, staff=staff)
+    pages_staff.register(app, render=render, db=db, clock=clock, staff=staff, form_staff=form_staff)
     return app
 
 

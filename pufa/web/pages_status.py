@@ -68,7 +68,7 @@ def register_audit(app: FastAPI, *, render: Any, db: Any, staff: Any) -> None:
 
 ACTION_LABELS = {
     "login": "登录", "login.failed": "登录失败", "logout": "退出",
-    "staff.add": "添加账号", "staff.enable": "启用账号", "staff.disable": "停用账号",
+    "staff.add": "添加账号", "staff.enable": "启用账号", "staff.disable": "停用账号", "staff.password": "设新密码",
     "content.add": "新建文章", "content.edit": "修改文章",
     "push.add": "安排推送", "push.cancel": "取消推送", "plan.apply": "应用推荐计划",
     "group.enable": "启用群", "group.disable": "停用群", "group.edit": "修改群信息",

@@ -24,8 +24,19 @@ def test_staff_add_reads_password_from_stdin_and_refuses_bad_input(tmp_path: Pat
         assert result.returncode != 0, args
         assert expected in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    only_admin = pufa("staff", "disable", "张三", cwd=tmp_path)
+    assert only_admin.returncode != 0 and "唯一启用的管理员" in only_admin.stderr  # nobody could log in to fix it
+    assert pufa("staff", "add", "王五", "--role", "admin", "--password-stdin", cwd=tmp_path,
+                stdin="另一个长密码456\n").returncode == 0
     assert pufa("staff", "disable", "张三", cwd=tmp_path).returncode == 0
     assert re.search(r"张三\W+管理员\W+停用", pufa("staff", "list", cwd=tmp_path).stdout)
+    # A forgotten password: a new one from the command line.
+    reset = pufa("staff", "password", "王五", "--password-stdin", cwd=tmp_path, stdin="新设的密码789\n")
+    assert reset.returncode == 0 and "已给账号 王五 设新密码" in reset.stdout
+    short = pufa("staff", "password", "王五", "--password-stdin", cwd=tmp_path, stdin="short\n")
+    assert short.returncode != 0 and "密码至少8位" in short.stderr and len(short.stderr.strip().splitlines()) == 1
+    unknown = pufa("staff", "password", "nobody", "--password-stdin", cwd=tmp_path, stdin="新设的密码789\n")
+    assert unknown.returncode != 0 and "找不到账号" in unknown.stderr
 
 
 def test_web_help_is_in_chinese(tmp_path: Path) -> None:
