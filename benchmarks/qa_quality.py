@@ -5,7 +5,9 @@ Usage: .venv/bin/python benchmarks/qa_quality.py [--errors]
   expected categories, plus ordinary group chatter labelled 其他). The matcher's thresholds were tuned on it, and its
   errors guided which situations the knowledge base should cover, so it is optimistic.
 - Held-out set: benchmarks/data/testset.jsonl, written later by another author who never saw the knowledge base or
-  the dev set, and never used for tuning. `--errors` prints the dev set's misses only, so nobody tunes on it.
+  the dev set. No parameter is fitted to it and its misses are never printed (`--errors` prints the dev set's only);
+  its totals were looked at after each knowledge-base round, and once (chatter declined 88.6%) prompted more
+  chatter lines, so it is close to, not perfectly, untouched.
 Metrics:
 - category accuracy on legal questions (a declined legal question counts as wrong);
 - share of chatter correctly declined (category 其他).
@@ -77,7 +79,7 @@ def load_rows(name: str) -> list[dict[str, str]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-SETS = [("dev set (tuned on)", "devset.jsonl"), ("held-out set (never tuned on)", "testset.jsonl")]
+SETS = [("dev set (tuned on)", "devset.jsonl"), ("held-out set (written blind, not tuned on)", "testset.jsonl")]
 
 
 def main() -> None:
