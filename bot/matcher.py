@@ -113,35 +113,38 @@ class Tokenizer:
 
 
 class BM25Index:
-    """Okapi BM25 over an inverted index: scoring touches only documents that contain a query term."""
+    """Okapi BM25 over an inverted index: scoring touches only documents that contain a query term.
 
-    def __init__(self, documents: Sequence[Sequence[str]], k1: float, b: float) -> None:
-        self.k1, self.b = k1, b
+    Each posting carries its finished BM25 weight (idf × saturated, length-normalised tf), computed once at build
+    time, so a query only adds numbers; `ids` lets a per-category index report the knowledge base's own entry
+    numbers."""
+
+    def __init__(self, documents: Sequence[Sequence[str]], k1: float, b: float, ids: Sequence[int] | None = None) -> None:
         self.size = len(documents)
-        self.lengths = [len(d) for d in documents]
-        self.avg_length = (sum(self.lengths) / self.size) if self.size else 1.0
+        numbers = list(ids) if ids is not None else list(range(self.size))
+        average = (sum(len(d) for d in documents) / self.size) if self.size else 1.0
+        norm = [k1 * (1 - b + b * len(d) / average) for d in documents]
         postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for index, document in enumerate(documents):
             for term, tf in Counter(document).items():
                 postings[term].append((index, tf))
-        self.postings = dict(postings)
         self.idf = {
-            term: math.log(1 + (self.size - len(p) + 0.5) / (len(p) + 0.5)) for term, p in self.postings.items()
+            term: math.log(1 + (self.size - len(p) + 0.5) / (len(p) + 0.5)) for term, p in postings.items()
         }
         self.max_idf = math.log(1 + (self.size + 0.5) / 0.5) if self.size else 1.0
-        # Precomputed per-document length factor.
-        self._norm = [k1 * (1 - b + b * length / self.avg_length) for length in self.lengths]
+        self.postings: dict[str, tuple[tuple[int, float], ...]] = {
+            term: tuple((numbers[doc], self.idf[term] * tf * (k1 + 1) / (tf + norm[doc])) for doc, tf in p)
+            for term, p in postings.items()
+        }
+
+    def add_scores(self, terms: Iterable[str], into: dict[int, float], weight: float = 1.0) -> None:
+        for term in set(terms):
+            for doc, score in self.postings.get(term, ()):
+                into[doc] += weight * score
 
     def scores(self, terms: Iterable[str]) -> dict[int, float]:
         result: dict[int, float] = defaultdict(float)
-        k1 = self.k1
-        for term in set(terms):
-            postings = self.postings.get(term)
-            if not postings:
-                continue
-            idf = self.idf[term]
-            for doc, tf in postings:
-                result[doc] += idf * tf * (k1 + 1) / (tf + self._norm[doc])
+        self.add_scores(terms, result)
         return result
 
 
@@ -206,7 +209,7 @@ def load_chatter() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "3"
 
 
 def _read_cache(path: Path | None) -> tuple[Any, ...] | None:
@@ -295,13 +298,12 @@ class Matcher:
         k1, b = self.config.k1, self.config.b
         # Entries are ranked only within the category the classifier chose: one small index per category keeps a
         # query's work proportional to that category, not to the whole knowledge base.
-        by_category: dict[str, tuple[list[int], BM25Index, BM25Index]] = {}
+        by_category: dict[str, tuple[BM25Index, BM25Index]] = {}
         for category in {e.category for e in self.entries}:
             members = [i for i, e in enumerate(self.entries) if e.category == category]
             by_category[category] = (
-                members,
-                BM25Index([word_docs[i] for i in members], k1, b),
-                BM25Index([gram_docs[i] for i in members], k1, b),
+                BM25Index([word_docs[i] for i in members], k1, b, ids=members),
+                BM25Index([gram_docs[i] for i in members], k1, b, ids=members),
             )
         return (
             [frozenset(d) for d in word_docs],
@@ -324,13 +326,10 @@ class Matcher:
         category = ranked[0][0]
         if category == OTHER or category not in self._by_category:
             return MatchResult("other", OTHER, 0.0, None, (), category_scores, tuple(words))
-        members, word_index, gram_index = self._by_category[category]
+        word_index, gram_index = self._by_category[category]
         combined: dict[int, float] = defaultdict(float)
-        for doc, score in word_index.scores(words).items():
-            combined[members[doc]] += score
-        weight = self.config.bigram_weight
-        for doc, score in gram_index.scores(grams).items():
-            combined[members[doc]] += weight * score
+        word_index.add_scores(words, combined)
+        gram_index.add_scores(grams, combined, self.config.bigram_weight)
         in_category = heapq.nlargest(5, combined.items(), key=lambda item: item[1])
         candidates = tuple(
             Candidate(self.entries[doc].id, category, round(score, 4)) for doc, score in in_category
