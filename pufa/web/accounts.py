@@ -112,6 +112,13 @@ def set_staff_enabled(session: Session, name: str, enabled: bool, now: datetime,
     return account
 
 
+def confirmed(password: str, again: str) -> str:
+    """The password typed twice in a form, or a UserError when the two differ."""
+    if password != again:
+        raise UserError("两次输入的密码不一样")
+    return password
+
+
 def reset_password(session: Session, name: str, password: str, now: datetime, actor: str) -> StaffAccount:
     """A new password for a forgotten one: every login of that account ends at once."""
     account = _account(session, name)

@@ -154,13 +154,16 @@ def create_web_app(
                       error=f"出错了（{type(exc).__name__}）。详细信息已写入日志，请联系技术人员。")
 
     # -- login / logout ---------------------------------------------------------------------
-    @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, next: str = "/") -> Response:
+    def fresh_form(request: Request, template: str, **context: Any) -> Response:
+        """A page whose form is checked against a new token in a cookie (no session yet: login, first run)."""
         token = accounts.secrets.token_urlsafe(24)
-        response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next), error="", name="",
-                          setup_pending=setup_open())
+        response = render(request, template, None, login_csrf=token, error="", name="", **context)
         _set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
         return response
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "/") -> Response:
+        return fresh_form(request, "login.html", next=_safe_next(next), setup_pending=setup_open())
 
     @app.post("/login", response_class=HTMLResponse)
     def login_submit(
@@ -204,10 +207,7 @@ def create_web_app(
     def setup_page(request: Request, code: str = "") -> Response:
         if not setup_open():
             return RedirectResponse("/login", status_code=303)
-        token = accounts.secrets.token_urlsafe(24)
-        response = render(request, "setup.html", None, login_csrf=token, code=code[:64], error="", name="")
-        _set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
-        return response
+        return fresh_form(request, "setup.html", code=code[:64])
 
     @app.post("/setup", response_class=HTMLResponse)
     def setup_submit(
@@ -229,15 +229,13 @@ def create_web_app(
 
         if not accounts.csrf_matches(app.state.setup_code, code.strip()):
             return again("设置码不对：请复制启动程序的终端窗口里显示的完整链接")
-        if password != password2:
-            return again("两次输入的密码不一样")
         address = request.client.host if request.client else "unknown"
         try:
             with db.sessions.begin() as session:
                 if accounts.count_staff(session):
                     return RedirectResponse("/login", status_code=303)
-                accounts.create_staff(session, name=name, role="admin", password=password, now=clock.now(),
-                                      actor="首次设置")
+                accounts.create_staff(session, name=name, role="admin", password=accounts.confirmed(password, password2),
+                                      now=clock.now(), actor="首次设置")
             with db.sessions.begin() as session:
                 outcome = accounts.login(session, name=name.strip(), password=password, address=address,
                                          now=clock.now())

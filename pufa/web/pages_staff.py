@@ -50,11 +50,9 @@ def register(app: FastAPI, *, render: Any, db: Any, clock: Any, staff: Any, form
         password2: Annotated[str, Form()] = "",
     ) -> Response:
         try:
-            if password != password2:
-                raise UserError("两次输入的密码不一样")
             with db.sessions.begin() as session:
-                accounts.create_staff(session, name=name, role=role, password=password, now=clock.now(),
-                                      actor=user.name)
+                accounts.create_staff(session, name=name, role=role, password=accounts.confirmed(password, password2),
+                                      now=clock.now(), actor=user.name)
         except UserError as exc:
             return page(request, user, status_code=400, error=exc.message, name=name[:64], role=role)
         return RedirectResponse("/staff?msg=staffadded", status_code=303)
@@ -68,10 +66,9 @@ def register(app: FastAPI, *, render: Any, db: Any, clock: Any, staff: Any, form
         password2: Annotated[str, Form()] = "",
     ) -> Response:
         try:
-            if password != password2:
-                raise UserError("两次输入的密码不一样")
             with db.sessions.begin() as session:
-                accounts.reset_password(session, name, password, clock.now(), actor=user.name)
+                accounts.reset_password(session, name, accounts.confirmed(password, password2), clock.now(),
+                                        actor=user.name)
         except UserError as exc:
             return page(request, user, status_code=400, reset_error=exc.message, reset_name=name[:64])
         if name.strip() == user.name:
