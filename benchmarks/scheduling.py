@@ -196,11 +196,13 @@ def main() -> None:
     kinds = ["sqlite", "postgresql"] if "--pg" in sys.argv else ["sqlite"]
     items = require_clean(load_library(GLOBALS)).items
     print(f"# scheduling benchmarks — {platform.python_version()}, {os.cpu_count()} cores, {datetime.now(TZ):%Y-%m-%d}")
+    print(f"# load average at start (other work on this machine): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for kind in kinds:
         print(bench_planning(kind, items))
     for kind in kinds:
         print(bench_dispatcher(kind, items))
     print(bench_simulate())
+    print(f"# load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
