@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock
@@ -216,6 +216,7 @@ class Dispatcher:
         self._rendered: dict[tuple[int, str], list[str]] = {}
         self._refreshed_at = -1e9
         self.sent_messages = 0
+        self._claim_select, self._claim_update = self._claim_statements()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def recover(self) -> int:
@@ -315,31 +316,38 @@ class Dispatcher:
             or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now),
         )
 
+    def _claim_statements(self) -> tuple[Any, Any]:
+        """Built once, with the time as a bound parameter: the claim runs for every message sent."""
+        now = bindparam("now", type_=OutboxItem.__table__.c.due_at.type)
+        query = (
+            select(OutboxItem.id, OutboxItem.parts_sent, OutboxItem.attempts, OutboxItem.due_at,
+                   OutboxItem.content_id, Group.room_id, Group.name, Group.member_count, ContentItem.checksum)
+            .join(Group, Group.id == OutboxItem.group_id)
+            .join(ContentItem, ContentItem.id == OutboxItem.content_id)
+            .where(*self._due_filter(now))
+            .order_by(OutboxItem.due_at, OutboxItem.id)
+            .limit(1)
+        )
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True, of=OutboxItem)
+        claim = (
+            update(OutboxItem)
+            .where(OutboxItem.id == bindparam("item_id"), OutboxItem.status == ob.PENDING)
+            .values(status=ob.SENDING, claimed_by=self.worker_id, claimed_at=now, updated_at=now,
+                    attempts=OutboxItem.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return query, claim
+
     def claim(self, now: datetime) -> Claimed | None:
         """Transaction A: pick the oldest due row nobody else holds and mark it `sending` (FOR UPDATE SKIP LOCKED on
         PostgreSQL; a status-guarded UPDATE everywhere, so two claimers can never both win)."""
         with self.sessions.begin() as session:
-            query = (
-                select(OutboxItem.id, OutboxItem.parts_sent, OutboxItem.attempts, OutboxItem.due_at,
-                       OutboxItem.content_id, Group.room_id, Group.name, Group.member_count, ContentItem.checksum)
-                .join(Group, Group.id == OutboxItem.group_id)
-                .join(ContentItem, ContentItem.id == OutboxItem.content_id)
-                .where(*self._due_filter(now))
-                .order_by(OutboxItem.due_at, OutboxItem.id)
-                .limit(1)
-            )
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True, of=OutboxItem)
-            row = session.execute(query).first()
+            row = session.execute(self._claim_select, {"now": now}).first()
             if row is None:
                 return None
             item_id, parts_sent, attempts, due_at, content_id, room_id, group_name, member_count, checksum = row
-            won = session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == item_id, OutboxItem.status == ob.PENDING)
-                .values(status=ob.SENDING, claimed_by=self.worker_id, claimed_at=now, updated_at=now,
-                        attempts=OutboxItem.attempts + 1)
-            )
+            won = session.execute(self._claim_update, {"item_id": item_id, "now": now})
             if won.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             content = self._content.get(content_id)
@@ -363,7 +371,10 @@ class Dispatcher:
         """Transaction B: record what happened to a claimed row."""
         values.setdefault("updated_at", self.clock.now())
         with self.sessions.begin() as session:
-            session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
+            session.execute(
+                update(OutboxItem).where(OutboxItem.id == item_id).values(**values)
+                .execution_options(synchronize_session=False)
+            )
 
     def _release(self, claimed: Claimed, parts_sent: int, until: datetime | None, note: str | None) -> None:
         """Certainly not (fully) sent: back to pending, to continue at `parts_sent` no earlier than `until`."""
