@@ -22,7 +22,7 @@ import pickle
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,12 @@ class Tokenizer:
         return grams
 
 
+def bm25_idf(document_frequency: Mapping[str, int], size: int) -> tuple[dict[str, float], float]:
+    """BM25's IDF per term, and the IDF a term found in no document would have."""
+    idf = {term: math.log(1 + (size - df + 0.5) / (df + 0.5)) for term, df in document_frequency.items()}
+    return idf, (math.log(1 + (size + 0.5) / 0.5) if size else 1.0)
+
+
 class BM25Index:
     """Okapi BM25 over an inverted index: scoring touches only documents that contain a query term.
 
@@ -128,10 +134,7 @@ class BM25Index:
         for index, document in enumerate(documents):
             for term, tf in Counter(document).items():
                 postings[term].append((index, tf))
-        self.idf = {
-            term: math.log(1 + (self.size - len(p) + 0.5) / (len(p) + 0.5)) for term, p in postings.items()
-        }
-        self.max_idf = math.log(1 + (self.size + 0.5) / 0.5) if self.size else 1.0
+        self.idf, self.max_idf = bm25_idf({term: len(p) for term, p in postings.items()}, self.size)
         self.postings: dict[str, tuple[tuple[int, float], ...]] = {
             term: tuple((numbers[doc], self.idf[term] * tf * (k1 + 1) / (tf + norm[doc])) for doc, tf in p)
             for term, p in postings.items()
@@ -308,8 +311,8 @@ class Matcher:
         return (
             [frozenset(d) for d in word_docs],
             [frozenset(d) for d in gram_docs],
-            _idf_table(word_docs, k1, b),  # the coverage weights need only the IDFs of the whole knowledge base
-            _idf_table(gram_docs, k1, b),
+            _idf_table(word_docs),  # the coverage weights need only the IDFs of the whole knowledge base
+            _idf_table(gram_docs),
             LinearCategoriser(texts, labels, features, self.config.svm_c, self.config.min_df),
             by_category,
         )
@@ -353,9 +356,8 @@ class Matcher:
         return round(0.7 * word_part + 0.3 * gram_part, 4)
 
 
-def _idf_table(documents: Sequence[Sequence[str]], k1: float, b: float) -> tuple[dict[str, float], float]:
-    index = BM25Index(documents, k1, b)
-    return index.idf, index.max_idf
+def _idf_table(documents: Sequence[Sequence[str]]) -> tuple[dict[str, float], float]:
+    return bm25_idf(Counter(term for document in documents for term in set(document)), len(documents))
 
 
 def _weighted_share(terms: Sequence[str], idf: tuple[dict[str, float], float], present: frozenset[str]) -> float:
