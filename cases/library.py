@@ -20,7 +20,9 @@ from core.frontmatter import (
     FrontMatterFile,
     Problem,
     check_slug,
+    check_tags_and_key_dates,
     check_unknown_fields,
+    load_folder,
     read_front_matter,
     require_date,
     require_list,
@@ -33,7 +35,6 @@ PACKAGE = Path(__file__).resolve().parent
 LIBRARY_DIR = PACKAGE / "library"
 TEMPLATES_DIR = PACKAGE / "templates"
 MAX_TITLE = 30
-MAX_KEY_DATES = 3
 SECTIONS = (("案情", "facts"), ("处理结果", "outcome"), ("说法", "explanation"), ("提醒", "tip"))
 EXPLAINERS = ("法官说法", "律师说法")
 CASE_FIELDS = {"slug", "title", "explainer", "laws", "tags", "key_dates", "reviewed"}
@@ -126,14 +127,7 @@ def load_case(
     if explainer and explainer not in EXPLAINERS:
         doc.problem(f"explainer 只能是 {' 或 '.join(EXPLAINERS)}", key="explainer")
     laws = require_list(doc, "laws")
-    tags = require_list(doc, "tags")
-    cats = tuple(categories)
-    if tags and cats and not any(t in cats for t in tags):
-        doc.problem(f"tags 里要有一个问答类别：{'、'.join(cats)}", key="tags")
-    key_dates = require_list(doc, "key_dates", allow_empty=True, max_items=MAX_KEY_DATES)
-    for key in key_dates:
-        if key not in known_key_dates:
-            doc.problem(f"未知节点 “{key}”（可用：{'、'.join(sorted(known_key_dates))}）", key="key_dates")
+    tags, key_dates = check_tags_and_key_dates(doc, known_key_dates, categories)
     reviewed = require_date(doc, "reviewed")
     check_unknown_fields(doc, CASE_FIELDS)
     sections = _sections(doc, env)
@@ -155,14 +149,7 @@ def load_cases(
     known = set(known_key_dates)
     cats = tuple(categories)
     env = string_environment()
-    cases: list[Case] = []
-    problems: list[Problem] = []
-    for path in sorted(directory.glob("*.md")):
-        case, found = load_case(path, known, cats, env)
-        problems.extend(found)
-        if case is not None:
-            cases.append(case)
-    return cases, problems
+    return load_folder(directory, lambda path: load_case(path, known, cats, env))
 
 
 class CaseRenderer:

@@ -17,7 +17,9 @@ from core.frontmatter import (
     FrontMatterFile,
     Problem,
     check_slug,
+    check_tags_and_key_dates,
     check_unknown_fields,
+    load_folder,
     read_front_matter,
     require_date,
     require_list,
@@ -31,7 +33,6 @@ LIBRARY_DIR = PACKAGE / "library"
 TEMPLATES_DIR = PACKAGE / "templates"
 MAX_TITLE = 30
 MAX_SUMMARY = 60
-MAX_KEY_DATES = 3
 
 ARTICLE_FIELDS = {"slug", "title", "summary", "laws", "tags", "key_dates", "reviewed"}
 
@@ -62,18 +63,6 @@ class Article:
         }
 
 
-def check_common(doc: FrontMatterFile, known_key_dates: set[str]) -> tuple[list[str], list[str]]:
-    """Tags (with a Q&A category) and key dates (known ids, at most 3): shared rules for articles and cases."""
-    tags = require_list(doc, "tags")
-    if tags and not any(t in CATEGORIES for t in tags):
-        doc.problem(f"tags 里要有一个问答类别：{'、'.join(CATEGORIES)}", key="tags")
-    key_dates = require_list(doc, "key_dates", allow_empty=True, max_items=MAX_KEY_DATES)
-    for key in key_dates:
-        if key not in known_key_dates:
-            doc.problem(f"未知节点 “{key}”（可用：{'、'.join(sorted(known_key_dates))}）", key="key_dates")
-    return tags, key_dates
-
-
 def check_template(doc: FrontMatterFile, env: Environment, source: str, first_line: int, name: str) -> None:
     """A body is Jinja2 template text: syntax errors are reported at their line in the file."""
     try:
@@ -91,7 +80,7 @@ def load_article(path: Path, known_key_dates: set[str], env: Environment | None 
     title = require_str(doc, "title", max_len=MAX_TITLE, label="标题")
     summary = require_str(doc, "summary", max_len=MAX_SUMMARY, label="摘要")
     laws = require_list(doc, "laws")
-    tags, key_dates = check_common(doc, known_key_dates)
+    tags, key_dates = check_tags_and_key_dates(doc, known_key_dates, CATEGORIES)
     reviewed = require_date(doc, "reviewed")
     check_unknown_fields(doc, ARTICLE_FIELDS)
     body = doc.body.strip()
@@ -118,14 +107,7 @@ def load_articles(
     """Every article in the folder, and every problem found (all files are read, none stops the others)."""
     known = set(known_key_dates)
     env = string_environment()
-    articles: list[Article] = []
-    problems: list[Problem] = []
-    for path in sorted(directory.glob("*.md")):
-        article, found = load_article(path, known, env)
-        problems.extend(found)
-        if article is not None:
-            articles.append(article)
-    return articles, problems
+    return load_folder(directory, lambda path: load_article(path, known, env))
 
 
 class ArticleRenderer:

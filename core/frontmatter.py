@@ -6,14 +6,17 @@ Shared by the article library (content/) and the case library (cases/), which mu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_KEY_DATES = 3
+T = TypeVar("T")
 
 
 @dataclass
@@ -158,3 +161,30 @@ def check_unknown_fields(doc: FrontMatterFile, allowed: set[str]) -> None:
     for key in doc.meta:
         if key not in allowed:
             doc.problem(f"未知字段 {key}（可用字段：{'、'.join(sorted(allowed))}）", key=str(key))
+
+
+def check_tags_and_key_dates(
+    doc: FrontMatterFile, known_key_dates: set[str], categories: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """Tags (one of them a Q&A category, when categories are given) and key dates (known ids, at most 3)."""
+    tags = require_list(doc, "tags")
+    cats = tuple(categories)
+    if tags and cats and not any(t in cats for t in tags):
+        doc.problem(f"tags 里要有一个问答类别：{'、'.join(cats)}", key="tags")
+    key_dates = require_list(doc, "key_dates", allow_empty=True, max_items=MAX_KEY_DATES)
+    for key in key_dates:
+        if key not in known_key_dates:
+            doc.problem(f"未知节点 “{key}”（可用：{'、'.join(sorted(known_key_dates))}）", key="key_dates")
+    return tags, key_dates
+
+
+def load_folder(directory: Path, load: Callable[[Path], tuple[T | None, list[Problem]]]) -> tuple[list[T], list[Problem]]:
+    """Every `*.md` in the folder, and every problem found (all files are read, none stops the others)."""
+    items: list[T] = []
+    problems: list[Problem] = []
+    for path in sorted(directory.glob("*.md")):
+        item, found = load(path)
+        problems.extend(found)
+        if item is not None:
+            items.append(item)
+    return items, problems
