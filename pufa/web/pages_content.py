@@ -72,6 +72,19 @@ def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clo
                 return None, {"body": [render_error]}
         return article, errors
 
+    def save(request: Request, user: StaffUser, draft: Draft, *, editing: str | None) -> Response:
+        """Check, store and audit a new item (`editing` None) or the console item `editing`; the form again on errors."""
+        article, errors = check_and_render(draft)
+        if article is None:
+            return form_page(request, user, draft, editing=editing is not None, errors=errors, status_code=400)
+        now = clock.now()
+        with db.sessions.begin() as session:
+            existing = get_item(session, editing) if editing is not None else None
+            save_item(session, article, now, existing=existing)
+            accounts.record_audit(session, actor=user.name, action="content.edit" if editing is not None else "content.add",
+                                  now=now, target=article.slug, detail=article.title)
+        return RedirectResponse(f"/content/{article.slug}?msg=saved", status_code=303)
+
     @app.get("/content/new", response_class=HTMLResponse)
     def content_new(request: Request, user: Staff, kind: str = "article") -> Response:
         today = clock.now().astimezone(tz).date().isoformat()
@@ -86,15 +99,7 @@ def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clo
                        key_date: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
                        reviewed: Annotated[str, Form()] = "", body: Annotated[str, Form()] = "") -> Response:
         draft = draft_of(kind, slug, title, summary, explainer, laws, tags, key_date, reviewed, body)
-        article, errors = check_and_render(draft)
-        if article is None:
-            return form_page(request, user, draft, editing=False, errors=errors, status_code=400)
-        now = clock.now()
-        with db.sessions.begin() as session:
-            save_item(session, article, now, existing=None)
-            accounts.record_audit(session, actor=user.name, action="content.add", now=now, target=article.slug,
-                                  detail=article.title)
-        return RedirectResponse(f"/content/{article.slug}?msg=saved", status_code=303)
+        return save(request, user, draft, editing=None)
 
     @app.get("/content/{slug}/edit", response_class=HTMLResponse)
     def content_edit(request: Request, user: Staff, slug: str) -> Response:
@@ -114,15 +119,7 @@ def register(app: FastAPI, *, render: Any, settings: Settings, db: Database, clo
                        key_date: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
                        reviewed: Annotated[str, Form()] = "", body: Annotated[str, Form()] = "") -> Response:
         draft = draft_of(kind, slug, title, summary, explainer, laws, tags, key_date, reviewed, body)
-        article, errors = check_and_render(draft)
-        if article is None:
-            return form_page(request, user, draft, editing=True, errors=errors, status_code=400)
-        now = clock.now()
-        with db.sessions.begin() as session:
-            save_item(session, article, now, existing=get_item(session, slug))
-            accounts.record_audit(session, actor=user.name, action="content.edit", now=now, target=article.slug,
-                                  detail=article.title)
-        return RedirectResponse(f"/content/{article.slug}?msg=saved", status_code=303)
+        return save(request, user, draft, editing=slug)
 
     @app.post("/content/preview")
     def content_preview_live(_user: FormStaff, kind: Annotated[str, Form()] = "article",
