@@ -6,7 +6,8 @@ import asyncio
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -85,6 +86,18 @@ def _open_db(migrate: bool = True) -> Any:
     from pufa.database import open_database  # light: no bot or scheduler imports
 
     return open_database(settings(), migrate=migrate)
+
+
+@contextmanager
+def session_scope(*, write: bool = False) -> Iterator[Any]:
+    """One database session for a command: committed at the end when `write` (rolled back on an error), and the
+    database closed either way."""
+    db = _open_db()
+    try:
+        with db.sessions.begin() if write else db.sessions() as session:
+            yield session
+    finally:
+        db.dispose()
 
 
 # -- init / run / db ---------------------------------------------------------------------------
@@ -183,18 +196,14 @@ def groups_list(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出。")] = False,
 ) -> None:
     """列出已登记的村群。"""
-    db = _open_db()
-    try:
-        with db.sessions() as session:
-            rows = [
-                {
-                    "id": g.id, "room_id": g.room_id, "name": g.name, "village": g.village,
-                    "tags": g.tag_list, "enabled": g.enabled, "member_count": g.member_count,
-                }
-                for g in _groups().list_groups(session)
-            ]
-    finally:
-        db.dispose()
+    with session_scope() as session:
+        rows = [
+            {
+                "id": g.id, "room_id": g.room_id, "name": g.name, "village": g.village,
+                "tags": g.tag_list, "enabled": g.enabled, "member_count": g.member_count,
+            }
+            for g in _groups().list_groups(session)
+        ]
     if as_json:
         out.print(json.dumps(rows, ensure_ascii=False, indent=2), markup=False)
         return
@@ -220,27 +229,19 @@ def groups_add(
     members: Annotated[int | None, typer.Option("--members", min=0, help="群成员人数。")] = None,
 ) -> None:
     """登记一个村群，机器人只在登记过的群里说话。"""
-    db = _open_db()
-    try:
-        with db.sessions.begin() as session:
-            group = _groups().add_group(
-                session, room_id=room_id, name=name or room_id, village=village,
-                tags=_groups().parse_tags(tags), member_count=members, now=_now(),
-            )
-            gid, gname = group.id, group.name
-    finally:
-        db.dispose()
+    with session_scope(write=True) as session:
+        group = _groups().add_group(
+            session, room_id=room_id, name=name or room_id, village=village,
+            tags=_groups().parse_tags(tags), member_count=members, now=_now(),
+        )
+        gid, gname = group.id, group.name
     out.print(f"已登记群 {gid}：{gname}")
 
 
 def _toggle(ident: str, enabled: bool) -> None:
-    db = _open_db()
-    try:
-        with db.sessions.begin() as session:
-            group = _groups().set_enabled(session, ident, enabled, _now())
-            label = group.name or group.room_id
-    finally:
-        db.dispose()
+    with session_scope(write=True) as session:
+        group = _groups().set_enabled(session, ident, enabled, _now())
+        label = group.name or group.room_id
     out.print(f"已{'启用' if enabled else '停用'}群：{label}")
 
 

@@ -187,12 +187,8 @@ def _list(month: str | None, category: str | None, status: str | None, as_json: 
     start = end = None
     if month:
         start, end = month_bounds(month, cli.settings().tz)
-    db = cli._open_db()
-    try:
-        with db.sessions() as session:
-            rows = list_consultations(session, start=start, end=end, category=category, status=status)
-    finally:
-        db.dispose()
+    with cli.session_scope() as session:
+        rows = list_consultations(session, start=start, end=end, category=category, status=status)
     _print_rows(rows, as_json)
 
 
@@ -226,10 +222,6 @@ def consultations_handle(
     from bot.consultations import mark_handled
 
     cli = _cli()
-    db = cli._open_db()
-    try:
-        with db.sessions.begin() as session:
-            mark_handled(session, consultation_id, note, datetime.now(cli.settings().tz))
-    finally:
-        db.dispose()
+    with cli.session_scope(write=True) as session:
+        mark_handled(session, consultation_id, note, datetime.now(cli.settings().tz))
     cli.out.print(f"咨询 {consultation_id} 已标记为已跟进。")

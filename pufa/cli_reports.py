@@ -47,16 +47,12 @@ def monthly_command(
     start, _end = month_bounds(month, s.tz)  # a malformed month fails before anything is opened
     chosen = output_format(fmt, out)
     path = out or Path(f"普法统计-{start:%Y-%m}.{'zip' if chosen == 'csv' else 'xlsx'}")
-    db = cli._open_db()
-    try:
-        with db.sessions() as session:
-            report = build_monthly_report(session, month, s.tz, cli._now())
-            if chosen == "csv":
-                write_csv_zip(report.tables, path)
-            else:
-                write_xlsx(report.tables, path, title=f"{s.township}{report.summary.month}普法统计")
-    finally:
-        db.dispose()
+    with cli.session_scope() as session:
+        report = build_monthly_report(session, month, s.tz, cli._now())
+        if chosen == "csv":
+            write_csv_zip(report.tables, path)
+        else:
+            write_xlsx(report.tables, path, title=f"{s.township}{report.summary.month}普法统计")
     summary = report.summary
     cli.out.print(
         f"已导出 {path}：咨询 {summary.person_times} 人次（待跟进 {summary.pending}），"
@@ -82,12 +78,8 @@ def annual_command(
     s = cli.settings()
     parse_year(year)
     chosen = output_format(fmt, out, default="md", allowed=("md", "xlsx"))
-    db = cli._open_db()
-    try:
-        with db.sessions() as session:
-            figures = build_annual_figures(session, year, s.tz, township=s.township, key_dates=_key_dates(session))
-    finally:
-        db.dispose()
+    with cli.session_scope() as session:
+        figures = build_annual_figures(session, year, s.tz, township=s.township, key_dates=_key_dates(session))
     if as_json:
         sys.stdout.write(json.dumps(figures_as_mapping(figures), ensure_ascii=False) + "\n")
         return
@@ -121,16 +113,12 @@ def demo_seed_command(
     cli = _cli()
     s = cli.settings()
     now = cli._now()
-    db = cli._open_db()
-    try:
-        with db.sessions.begin() as session:
-            result = seed_demo(
-                session, months=months, groups=groups, per_group_month=per_group_month,
-                last_month=last_month or f"{now:%Y-%m}", tz=s.tz, now=now, key_dates=_key_dates(session),
-                seed=seed, force=force,
-            )
-    finally:
-        db.dispose()
+    with cli.session_scope(write=True) as session:
+        result = seed_demo(
+            session, months=months, groups=groups, per_group_month=per_group_month,
+            last_month=last_month or f"{now:%Y-%m}", tz=s.tz, now=now, key_dates=_key_dates(session),
+            seed=seed, force=force,
+        )
     cli.out.print(
         f"已生成演示数据（{result.first_month} 至 {result.last_month}）：演示群 {result.groups} 个，"
         f"推送 {result.pushes} 次（{result.outbox_rows} 条发送记录），咨询 {result.consultations} 条。"

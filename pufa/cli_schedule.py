@@ -121,16 +121,12 @@ def content_list(
 
     if kind and kind not in KIND_LABELS:
         raise UserError("--kind 只能是 article、case 或 notice")
-    db = _cli()._open_db()
-    try:
-        with db.sessions() as session:
-            rows = [
-                {"slug": i.slug, "kind": i.kind, "title": i.title, "key_dates": [k for k in i.key_dates.split(",") if k],
-                 "tags": [t for t in i.tags.split(",") if t], "reviewed": i.reviewed.isoformat() if i.reviewed else None}
-                for i in list_items(session, kind or None)
-            ]
-    finally:
-        db.dispose()
+    with _cli().session_scope() as session:
+        rows = [
+            {"slug": i.slug, "kind": i.kind, "title": i.title, "key_dates": [k for k in i.key_dates.split(",") if k],
+             "tags": [t for t in i.tags.split(",") if t], "reviewed": i.reviewed.isoformat() if i.reviewed else None}
+            for i in list_items(session, kind or None)
+        ]
     if as_json:
         _print_json(rows)
         return
@@ -152,22 +148,18 @@ def content_preview(slug: Annotated[str, typer.Argument(help="文章或案例的
     from scheduler.rendering import ContentRenderer
 
     renderer = ContentRenderer(_globals())
-    db = _cli()._open_db()
-    try:
-        with db.sessions() as session:
-            try:
-                item = get_item(session, slug)
-                parts = renderer.render(item.kind, item.title, item.data)
-                source = ""
-            except NotFoundError:
-                library = load_library(_globals())
-                found = next((i for i in library.items if i.slug == slug.strip()), None)
-                if found is None:
-                    raise
-                parts = renderer.render(found.kind, found.title, found.to_data())
-                source = "（此内容还未导入数据库，以下按文件预览）"
-    finally:
-        db.dispose()
+    with _cli().session_scope() as session:
+        try:
+            item = get_item(session, slug)
+            parts = renderer.render(item.kind, item.title, item.data)
+            source = ""
+        except NotFoundError:
+            library = load_library(_globals())
+            found = next((i for i in library.items if i.slug == slug.strip()), None)
+            if found is None:
+                raise
+            parts = renderer.render(found.kind, found.title, found.to_data())
+            source = "（此内容还未导入数据库，以下按文件预览）"
     out = _cli().out
     if source:
         out.print(source)
@@ -196,12 +188,8 @@ def calendar_show(
     if ctx.invoked_subcommand is not None:
         return
     chosen = _year(year)
-    db = _cli()._open_db()
-    try:
-        with db.sessions() as session:
-            occurrences = _occurrences(session, chosen)
-    finally:
-        db.dispose()
+    with _cli().session_scope() as session:
+        occurrences = _occurrences(session, chosen)
     if as_json:
         _print_json([o.to_json() for o in occurrences])
         return
@@ -229,16 +217,12 @@ def calendar_add(
     from scheduler.calendar import add_custom_date
 
     law_list = [x.strip() for x in laws.replace("，", ",").split(",") if x.strip()]
-    db = _cli()._open_db()
-    try:
-        with db.sessions.begin() as session:
-            row = add_custom_date(
-                session, load_key_dates(), key=key, name=name, start=start, end=end, year=year,
-                laws=law_list, tags=parse_tags(tags), now=_cli()._now(),
-            )
-            label = f"{row.name}（{row.key}）"
-    finally:
-        db.dispose()
+    with _cli().session_scope(write=True) as session:
+        row = add_custom_date(
+            session, load_key_dates(), key=key, name=name, start=start, end=end, year=year,
+            laws=law_list, tags=parse_tags(tags), now=_cli()._now(),
+        )
+        label = f"{row.name}（{row.key}）"
     _cli().out.print(f"已添加节点：{label}")
 
 
@@ -253,13 +237,9 @@ def calendar_override(
     from content.keydates import load_key_dates
     from scheduler.calendar import set_override
 
-    db = _cli()._open_db()
-    try:
-        with db.sessions.begin() as session:
-            row = set_override(session, load_key_dates(), key, _year(year), start, end, _cli()._now())
-            text = f"已调整 {year} 年的{row.name}：{row.rule['start']} 至 {row.rule['end']}"
-    finally:
-        db.dispose()
+    with _cli().session_scope(write=True) as session:
+        row = set_override(session, load_key_dates(), key, _year(year), start, end, _cli()._now())
+        text = f"已调整 {year} 年的{row.name}：{row.rule['start']} 至 {row.rule['end']}"
     _cli().out.print(text)
 
 
@@ -283,17 +263,13 @@ def plan_show(
     if ctx.invoked_subcommand is not None:
         return
     chosen = _year(year)
-    db = _cli()._open_db()
-    try:
-        with db.sessions() as session:
-            planned = _build_plan(session, chosen)
-            from sqlalchemy import select
+    with _cli().session_scope() as session:
+        planned = _build_plan(session, chosen)
+        from sqlalchemy import select
 
-            from core.models import Push
+        from core.models import Push
 
-            queued = {k: s for k, s in session.execute(select(Push.plan_key, Push.status).where(Push.plan_key.is_not(None)))}
-    finally:
-        db.dispose()
+        queued = {k: s for k, s in session.execute(select(Push.plan_key, Push.status).where(Push.plan_key.is_not(None)))}
     if as_json:
         _print_json([{**p.to_json(), "applied": queued.get(p.plan_key)} for p in planned])
         return
@@ -317,13 +293,9 @@ def plan_apply(
     from scheduler.planner import apply_plan
 
     chosen = _year(year)
-    db = _cli()._open_db()
-    try:
-        with db.sessions.begin() as session:
-            group_registry.resolve_targets(session, groups)
-            report = apply_plan(session, _build_plan(session, chosen), _cli()._now(), targets=groups)
-    finally:
-        db.dispose()
+    with _cli().session_scope(write=True) as session:
+        group_registry.resolve_targets(session, groups)
+        report = apply_plan(session, _build_plan(session, chosen), _cli()._now(), targets=groups)
     _cli().out.print(
         f"{chosen} 年推送计划已应用：新增 {report.added} 条，已存在 {report.existing} 条，"
         f"时间已过 {report.past} 条，缺内容 {report.gaps} 条。"
@@ -343,13 +315,9 @@ def queue_add(
 
     s = _cli().settings()
     due = parse_local_time(at, s.tz)
-    db = _cli()._open_db()
-    try:
-        with db.sessions.begin() as session:
-            push = add_push(session, slug=slug, due_at=due, targets=groups, now=_cli()._now())
-            push_id = push.id
-    finally:
-        db.dispose()
+    with _cli().session_scope(write=True) as session:
+        push = add_push(session, slug=slug, due_at=due, targets=groups, now=_cli()._now())
+        push_id = push.id
     _cli().out.print(f"已加入推送队列：编号 {push_id}，{_local(due)} 推送 {slug} 到 {groups}。")
     if in_quiet_hours(due, s.quiet_hours, s.tz):
         _cli().out.print(f"注意：这个时间在免打扰时段（{s.quiet_start}-{s.quiet_end}）内，会等到 {s.quiet_end} 以后再发。")
@@ -363,16 +331,12 @@ def queue_list(
     """列出推送队列。"""
     from scheduler.queue import PUSH_STATUS_LABELS, list_pushes
 
-    db = _cli()._open_db()
-    try:
-        with db.sessions() as session:
-            rows = [
-                {"id": p.id, "time": p.due_at.isoformat(), "slug": p.content.slug, "title": p.content.title,
-                 "targets": p.targets, "source": p.source, "status": p.status, "note": p.note}
-                for p in list_pushes(session, include_done=show_all)
-            ]
-    finally:
-        db.dispose()
+    with _cli().session_scope() as session:
+        rows = [
+            {"id": p.id, "time": p.due_at.isoformat(), "slug": p.content.slug, "title": p.content.title,
+             "targets": p.targets, "source": p.source, "status": p.status, "note": p.note}
+            for p in list_pushes(session, include_done=show_all)
+        ]
     if as_json:
         _print_json(rows)
         return
@@ -391,12 +355,8 @@ def queue_cancel(push_id: Annotated[int, typer.Argument(help="推送编号（见
     """取消一次推送（还没发出的消息一并取消）。"""
     from scheduler.queue import cancel_push
 
-    db = _cli()._open_db()
-    try:
-        with db.sessions.begin() as session:
-            _push, rows = cancel_push(session, push_id, _cli()._now())
-    finally:
-        db.dispose()
+    with _cli().session_scope(write=True) as session:
+        _push, rows = cancel_push(session, push_id, _cli()._now())
     _cli().out.print(f"已取消推送 {push_id}" + (f"，并取消了 {rows} 条待发送消息。" if rows else "。"))
 
 
@@ -410,18 +370,14 @@ def outbox_list(
     """列出发送记录。状态为“状态不明”的需要人工确认群里是否已收到，再决定重发或取消。"""
     from scheduler.outbox import STATUS_LABELS, list_outbox
 
-    db = _cli()._open_db()
-    try:
-        with db.sessions() as session:
-            rows = [
-                {"id": i.id, "due_at": i.due_at.isoformat(), "group": i.group.name or i.group.room_id,
-                 "slug": i.content.slug, "status": i.status, "parts_sent": i.parts_sent, "attempts": i.attempts,
-                 "sent_at": i.sent_at.isoformat() if i.sent_at else None, "member_count": i.member_count,
-                 "error": i.last_error}
-                for i in list_outbox(session, status=status.strip() or None, limit=limit)
-            ]
-    finally:
-        db.dispose()
+    with _cli().session_scope() as session:
+        rows = [
+            {"id": i.id, "due_at": i.due_at.isoformat(), "group": i.group.name or i.group.room_id,
+             "slug": i.content.slug, "status": i.status, "parts_sent": i.parts_sent, "attempts": i.attempts,
+             "sent_at": i.sent_at.isoformat() if i.sent_at else None, "member_count": i.member_count,
+             "error": i.last_error}
+            for i in list_outbox(session, status=status.strip() or None, limit=limit)
+        ]
     if as_json:
         _print_json(rows)
         return
@@ -440,13 +396,9 @@ def outbox_retry(item_id: Annotated[int, typer.Argument(help="发送记录编号
     """人工确认后重发一条发送记录（状态不明、失败、过期或已取消的）。"""
     from scheduler.outbox import retry_item
 
-    db = _cli()._open_db()
-    try:
-        with db.sessions.begin() as session:
-            item = retry_item(session, item_id, _cli()._now())
-            start = item.parts_sent
-    finally:
-        db.dispose()
+    with _cli().session_scope(write=True) as session:
+        item = retry_item(session, item_id, _cli()._now())
+        start = item.parts_sent
     extra = f"（从第 {start + 1} 段继续）" if start else ""
     _cli().out.print(f"已安排重发发送记录 {item_id}{extra}，机器人运行时会尽快发出。")
 
@@ -456,12 +408,8 @@ def outbox_cancel(item_id: Annotated[int, typer.Argument(help="发送记录编�
     """取消一条还没发出的发送记录。"""
     from scheduler.outbox import cancel_item
 
-    db = _cli()._open_db()
-    try:
-        with db.sessions.begin() as session:
-            cancel_item(session, item_id, _cli()._now())
-    finally:
-        db.dispose()
+    with _cli().session_scope(write=True) as session:
+        cancel_item(session, item_id, _cli()._now())
     _cli().out.print(f"已取消发送记录 {item_id}。")
 
 
@@ -480,16 +428,12 @@ def _rehearsal_inputs() -> tuple[list[Any], list[dict[str, Any]], str]:
     items: list[Any] = []
     dates: list[dict[str, Any]] = []
     if has_db:
-        db = _cli()._open_db()
-        try:
-            with db.sessions() as session:
-                items = list(stored_library(session))
-                dates = [
-                    {"key": r.key, "year": r.year, "name": r.name, "rule": r.rule, "laws": r.laws, "tags": r.tags}
-                    for r in session.scalars(select(CustomKeyDate))
-                ]
-        finally:
-            db.dispose()
+        with _cli().session_scope() as session:
+            items = list(stored_library(session))
+            dates = [
+                {"key": r.key, "year": r.year, "name": r.name, "rule": r.rule, "laws": r.laws, "tags": r.tags}
+                for r in session.scalars(select(CustomKeyDate))
+            ]
     if items:
         return items, dates, "数据库"
     return list(require_clean(load_library(_globals())).items), dates, "内容库文件"

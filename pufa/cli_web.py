@@ -83,13 +83,9 @@ def staff_add(
         raise UserError("角色只能是 admin（管理员）、editor（编辑）或 viewer（只读）")
     cli = _cli()
     password = _read_password(password_stdin)
-    db = cli._open_db()
-    try:
-        with db.sessions.begin() as session:
-            account = create_staff(session, name=name, role=role, password=password, now=cli._now())
-            label = f"{account.name}（{ROLES[account.role]}）"
-    finally:
-        db.dispose()
+    with cli.session_scope(write=True) as session:
+        account = create_staff(session, name=name, role=role, password=password, now=cli._now())
+        label = f"{account.name}（{ROLES[account.role]}）"
     cli.out.print(f"已添加账号 {label}。运行 pufa web 后在浏览器打开 http://127.0.0.1:8000 登录。", markup=False)
 
 
@@ -103,13 +99,9 @@ def staff_password(
 
     cli = _cli()
     password = _read_password(password_stdin)
-    db = cli._open_db()
-    try:
-        with db.sessions.begin() as session:
-            account = reset_password(session, name, password, cli._now(), actor="命令行")
-            shown = account.name
-    finally:
-        db.dispose()
+    with cli.session_scope(write=True) as session:
+        account = reset_password(session, name, password, cli._now(), actor="命令行")
+        shown = account.name
     cli.out.print(f"已给账号 {shown} 设新密码，请用新密码登录网页控制台。", markup=False)
 
 
@@ -119,12 +111,8 @@ def staff_list() -> None:
     from pufa.web.accounts import ROLES, list_staff
 
     cli = _cli()
-    db = cli._open_db()
-    try:
-        with db.sessions() as session:
-            rows = [(a.name, ROLES.get(a.role, a.role), a.enabled, a.last_login_at) for a in list_staff(session)]
-    finally:
-        db.dispose()
+    with cli.session_scope() as session:
+        rows = [(a.name, ROLES.get(a.role, a.role), a.enabled, a.last_login_at) for a in list_staff(session)]
     if not rows:
         cli.out.print("还没有账号。用 pufa staff add 名字 --role admin 添加。", markup=False)
         return
@@ -142,12 +130,8 @@ def _toggle(name: str, enabled: bool) -> None:
     from pufa.web.accounts import set_staff_enabled
 
     cli = _cli()
-    db = cli._open_db()
-    try:
-        with db.sessions.begin() as session:
-            set_staff_enabled(session, name, enabled, cli._now(), actor="命令行")
-    finally:
-        db.dispose()
+    with cli.session_scope(write=True) as session:
+        set_staff_enabled(session, name, enabled, cli._now(), actor="命令行")
     cli.out.print(f"已{'启用' if enabled else '停用'}账号 {name.strip()}", markup=False)
 
 
