@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, TemplateError, TemplateSyntaxError
+from jinja2 import Environment, TemplateSyntaxError
 
 from core.frontmatter import (
     FrontMatterFile,
@@ -28,7 +28,7 @@ from core.frontmatter import (
     require_list,
     require_str,
 )
-from core.templating import string_environment, text_environment
+from core.templating import render_problems, string_environment, text_environment
 from core.text import split_message
 
 PACKAGE = Path(__file__).resolve().parent
@@ -172,8 +172,4 @@ class CaseRenderer:
         return split_message(self.render_text(title, data))
 
     def check(self, case: Case) -> list[str]:
-        try:
-            self.render(case.title, case.to_data())
-        except TemplateError as exc:
-            return [f"渲染失败：{exc.message or type(exc).__name__}"]
-        return []
+        return render_problems(lambda: self.render(case.title, case.to_data()))

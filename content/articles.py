@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, TemplateError, TemplateSyntaxError
+from jinja2 import Environment, TemplateSyntaxError
 
 from core.categories import CATEGORIES  # every item's tags include the Q&A category it belongs to
 from core.frontmatter import (
@@ -25,7 +25,7 @@ from core.frontmatter import (
     require_list,
     require_str,
 )
-from core.templating import string_environment, text_environment
+from core.templating import render_problems, string_environment, text_environment
 from core.text import split_message
 
 PACKAGE = Path(__file__).resolve().parent
@@ -133,9 +133,4 @@ class ArticleRenderer:
         return split_message(self.render_notice_text(data))
 
     def check(self, article: Article) -> list[str]:
-        """Render once with the real globals; template errors become Chinese messages."""
-        try:
-            self.render(article.title, article.to_data())
-        except TemplateError as exc:
-            return [f"渲染失败：{exc.message or type(exc).__name__}"]
-        return []
+        return render_problems(lambda: self.render(article.title, article.to_data()))
