@@ -45,10 +45,17 @@ ROOM1, ROOM2, ROOM3 = (r["id"] for r in FIXTURE["rooms"])
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: all are held open while they are chosen, so the kernel cannot hand the same
+    port out twice (a gateway given one port for gRPC and control would never come up)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 20.0, every: float = 0.05) -> T:
@@ -69,10 +76,14 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 20.0, ev
 @dataclass
 class Gateway:
     workdir: Path
-    grpc_port: int = field(default_factory=free_port)
-    control_port: int = field(default_factory=free_port)
+    grpc_port: int = 0
+    control_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.grpc_port and self.control_port):
+            self.grpc_port, self.control_port = free_ports(2)
 
     @property
     def endpoint(self) -> str:
@@ -98,11 +109,17 @@ class Gateway:
             "PUFA_GATEWAY_SAID_LOG": str(self.said_log),
         }
         self.starts += 1
-        with open(self.workdir / f"gateway-{self.starts}.log", "wb") as out:  # the child keeps its own copy
+        log = self.workdir / f"gateway-{self.starts}.log"
+        with open(log, "wb") as out:  # the child keeps its own copy
             self.process = subprocess.Popen(
                 ["node", "gateway.mjs"], cwd=GATEWAY_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
             )
-        wait_for("the gateway's control API", lambda: self.get("/health").get("ok"), timeout=20)
+        try:
+            wait_for("the gateway's control API", lambda: self.get("/health").get("ok"), timeout=20)
+        except AssertionError as exc:  # say why: the gateway's own output, and whether it exited
+            status = self.process.poll()
+            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise AssertionError(f"{exc}; gateway exit status {status}; its log ends:\n{tail}") from None
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
